@@ -1,0 +1,129 @@
+"""Reading landing-zone files: ``landing/<source>/date=YYYY-MM-DD/*.csv[.gz]`` (contracts 3.1, 3.2).
+
+File-level faults (not gzip, not UTF-8, not CSV, a required column missing from the header) raise
+:class:`LandingFileError`, naming the file and the fault: the caller fails that partition and writes
+nothing of it. Row-level faults are not judged here; every value is returned as a string, with the
+lineage columns ``_source_file`` and ``_line`` (1-based line of the record in its file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from alatau_pipeline.core.storage import PartitionedParquetStore
+
+LANDING_ZONE = "landing"
+LANDING_SUFFIXES = (".csv", ".csv.gz")
+_BOM = b"\xef\xbb\xbf"
+
+
+class LandingFileError(Exception):
+    """A landing file that cannot be read at all; the message names the file and the fault."""
+
+    def __init__(self, file: str, problem: str) -> None:
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+
+
+@dataclass
+class LandingBatch:
+    """All rows of one partition's landing files, as strings, plus what was seen on the way."""
+
+    rows: pl.DataFrame
+    files: list[str]
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> columns ignored
+
+
+def landing_files(store: PartitionedParquetStore, source: str, date: str) -> list[str]:
+    """Landing files of one daily partition, in name order (so re-runs read them in the same order)."""
+    folder = (LANDING_ZONE, source, f"date={date}")
+    return [f for f in store.list_files(*folder) if f.endswith(LANDING_SUFFIXES)]
+
+
+def decode_landing_bytes(name: str, raw: bytes) -> bytes:
+    """Decompress (``.gz``), check UTF-8 and strip a byte-order mark; raise naming the file otherwise."""
+    if name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LandingFileError(name, f"cannot be decompressed as gzip ({exc})") from exc
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LandingFileError(
+            name, f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}, line {line})"
+        ) from exc
+    if not raw.strip():
+        raise LandingFileError(name, "is empty: no header row")
+    return raw
+
+
+def parse_landing_csv(name: str, raw: bytes, required_columns: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
+    """Parse decoded CSV bytes into an all-string frame; returns it and the extra (ignored) columns."""
+    try:
+        df = pl.read_csv(
+            io.BytesIO(raw),
+            infer_schema=False,
+            has_header=True,
+            quote_char='"',
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LandingFileError(name, f"cannot be parsed as CSV ({first_line})") from exc
+    df = df.rename({c: c.strip() for c in df.columns})
+    missing = [c for c in required_columns if c not in df.columns]
+    if missing:
+        raise LandingFileError(name, f"header lacks required column(s): {', '.join(missing)}")
+    extra = [c for c in df.columns if c not in required_columns]
+    # Blank and whitespace-only values are missing values; everything else keeps its text.
+    cleaned = df.select(
+        pl.col(c).str.strip_chars().replace("", None) for c in required_columns
+    )
+    return (
+        cleaned.with_row_index("_line", offset=2)
+        .with_columns(pl.col("_line").cast(pl.Int64), pl.lit(name).alias("_source_file")),
+        extra,
+    )
+
+
+def read_landing_partition(
+    store: PartitionedParquetStore, source: str, date: str, required_columns: Sequence[str]
+) -> LandingBatch:
+    """Read every landing file of one partition. Raises :class:`LandingFileError` on the first bad file."""
+    files = landing_files(store, source, date)
+    frames: list[pl.DataFrame] = []
+    extras: dict[str, list[str]] = {}
+    for file in files:
+        name = _relative_name(store, file)
+        with store.fs.open(file, "rb") as handle:
+            raw = handle.read()
+        frame, extra = parse_landing_csv(name, decode_landing_bytes(name, raw), required_columns)
+        frames.append(frame)
+        if extra:
+            extras[name] = extra
+    if frames:
+        rows = pl.concat(frames, how="vertical")
+    else:
+        rows = empty_landing_frame(required_columns)
+    return LandingBatch(rows=rows, files=[_relative_name(store, f) for f in files], extra_columns=extras)
+
+
+def empty_landing_frame(required_columns: Sequence[str]) -> pl.DataFrame:
+    schema = {c: pl.String for c in required_columns} | {"_line": pl.Int64, "_source_file": pl.String}
+    return pl.DataFrame(schema=schema)
+
+
+def _relative_name(store: PartitionedParquetStore, file: str) -> str:
+    """File name relative to the data root (``landing/...``), as errors and lineage columns show it."""
+    root = store.path()
+    return file[len(root) + 1 :] if file.startswith(root + "/") else file

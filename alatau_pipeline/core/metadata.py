@@ -1,0 +1,73 @@
+"""Materialization metadata every asset shows: counts, column schema, a preview, where the data is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from alatau_pipeline.core.storage import PartitionWrite
+
+_TYPE_NAMES = {
+    pl.String: "string",
+    pl.Int64: "int64",
+    pl.Int32: "int32",
+    pl.Float64: "float64",
+    pl.Boolean: "bool",
+    pl.Date: "date",
+}
+
+
+def column_schema(schema: Mapping[str, pl.DataType], descriptions: Mapping[str, str] | None = None) -> TableSchema:
+    descriptions = descriptions or {}
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=_type_name(dtype), description=descriptions.get(name))
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    for base, name in _TYPE_NAMES.items():
+        if dtype == base:
+            return name
+    return str(dtype).lower()
+
+
+def preview_markdown(df: pl.DataFrame, rows: int = 10) -> str:
+    """A small Markdown table of the first rows (the UI renders it under the materialization)."""
+    head = df.head(rows)
+    if not head.width:
+        return "_no columns_"
+    lines = [
+        "| " + " | ".join(head.columns) + " |",
+        "| " + " | ".join("---" for _ in head.columns) + " |",
+    ]
+    for row in head.iter_rows():
+        lines.append("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
+    if not head.height:
+        lines.append("| " + " | ".join("" for _ in head.columns) + " |")
+    return "\n".join(lines)
+
+
+def table_metadata(
+    df: pl.DataFrame,
+    writes: Sequence[PartitionWrite],
+    location: str,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Standard metadata of a partitioned Parquet asset written through the storage layer."""
+    metadata: dict[str, Any] = {
+        "dagster/row_count": df.height,
+        "dagster/column_schema": column_schema(df.schema, descriptions),
+        "partitions_written": len(writes),
+        "location": MetadataValue.path(location),
+        "preview": MetadataValue.md(preview_markdown(df)),
+    }
+    if len(writes) > 1:
+        empty = [w.value for w in writes if w.rows == 0]
+        metadata["empty_partitions"] = len(empty)
+    return metadata

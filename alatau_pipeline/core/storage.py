@@ -1,0 +1,201 @@
+"""Hive-partitioned Parquet storage under `ALATAU_DATA_DIR`, the pipeline's reliability layer.
+
+Layout: ``<root>/<zone>/<dataset>/<column>=<value>/part-0.parquet``, one file per partition. The partition
+column lives in the directory name only: a file that also carried it would break
+``pandas.read_parquet(folder)`` ("Unable to merge: Field date has incompatible types").
+
+Guarantees (contracts section 4):
+- atomic: a partition is written to a temporary name beside its final file and renamed over it, so a
+  killed or failed write leaves the previous version whole. Object stores (``s3://``) have no rename, but
+  a single-object PUT is atomic there, so remote files are written in one put.
+- idempotent: re-writing a partition replaces its one file; nothing is appended and no stale file can
+  survive, because every partition has exactly one file name.
+- range-aware: :meth:`PartitionedParquetStore.write_partitions` writes every partition of a range from one
+  frame, which single-run backfills need; partitions of the range with no rows get an empty file with the
+  schema, so stale rows of an earlier run are replaced too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import polars as pl
+from fsspec.implementations.local import LocalFileSystem
+
+PART_FILE = "part-0.parquet"
+# Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
+_TMP_SUFFIX = ".parquet.inprogress"
+
+
+@dataclass(frozen=True)
+class PartitionWrite:
+    """What one partition write did; used in materialization metadata."""
+
+    value: str
+    path: str
+    rows: int
+
+
+class PartitionedParquetStore:
+    """Reads and writes partitioned Parquet datasets below one root (local path or fsspec URL)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = str(root).rstrip("/")
+        self.fs, self._root_path = fsspec.core.url_to_fs(self.root)
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    # ---- paths -------------------------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        """Filesystem path (without protocol) of a location below the root."""
+        return "/".join([self._root_path.rstrip("/"), *[p.strip("/") for p in parts if p]])
+
+    def url(self, *parts: str) -> str:
+        """Location below the root as the user spelled it (with ``s3://`` where remote)."""
+        return "/".join([self.root, *[p.strip("/") for p in parts if p]])
+
+    def dataset_path(self, zone: str, dataset: str) -> str:
+        return self.path(zone, dataset)
+
+    def partition_path(self, zone: str, dataset: str, column: str, value: str) -> str:
+        return self.path(zone, dataset, f"{column}={value}")
+
+    def partition_file(self, zone: str, dataset: str, column: str, value: str) -> str:
+        return f"{self.partition_path(zone, dataset, column, value)}/{PART_FILE}"
+
+    def glob_url(self, zone: str, dataset: str) -> str:
+        """The glob an analyst passes to ``pl.scan_parquet(..., hive_partitioning=True)``."""
+        return self.url(zone, dataset, "**", "*.parquet")
+
+    # ---- writing -----------------------------------------------------------------------------------
+    def write_partition(self, zone: str, dataset: str, column: str, value: str, df: pl.DataFrame) -> PartitionWrite:
+        """Atomically replace one partition with ``df`` (the partition column, if present, is dropped)."""
+        if column in df.columns:
+            df = df.drop(column)
+        directory = self.partition_path(zone, dataset, column, value)
+        final = f"{directory}/{PART_FILE}"
+        self.fs.makedirs(directory, exist_ok=True)
+        if self.is_local:
+            tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+            try:
+                df.write_parquet(tmp, statistics=True)
+                # fsync before the rename so a crash cannot leave a renamed but empty file behind.
+                with open(tmp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(tmp, final)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        else:
+            with self.fs.open(final, "wb") as handle:
+                df.write_parquet(handle, statistics=True)
+        return PartitionWrite(value=value, path=final, rows=df.height)
+
+    def write_partitions(
+        self,
+        zone: str,
+        dataset: str,
+        column: str,
+        df: pl.DataFrame,
+        values: Sequence[str],
+    ) -> list[PartitionWrite]:
+        """Write each partition in ``values`` from the rows of ``df`` whose ``column`` renders as that value.
+
+        Every value of the range is written, an empty partition included; rows outside the range are an
+        error, because writing them would touch partitions the run was not asked for.
+        """
+        keys = df.get_column(column).cast(pl.String) if column in df.columns else pl.Series([], dtype=pl.String)
+        unexpected = sorted(set(keys.unique().drop_nulls().to_list()) - set(values))
+        if unexpected or keys.null_count():
+            raise ValueError(
+                f"{zone}/{dataset}: rows outside the partitions being written "
+                f"({unexpected[:5] or 'null partition value'})"
+            )
+        groups: dict[str, pl.DataFrame] = {}
+        if df.height:
+            tagged = df.with_columns(keys.alias("__partition"))
+            for (value,), group in tagged.group_by("__partition", maintain_order=True):
+                groups[str(value)] = group.drop("__partition")
+        empty = df.clear()
+        return [
+            self.write_partition(zone, dataset, column, value, groups.get(value, empty)) for value in values
+        ]
+
+    def write_bytes(self, data: bytes, *parts: str) -> str:
+        """Atomically write a raw file (raw API answers, reports) below the root."""
+        path = self.path(*parts)
+        directory = path.rsplit("/", 1)[0]
+        self.fs.makedirs(directory, exist_ok=True)
+        if self.is_local:
+            tmp = f"{path}.{uuid.uuid4().hex}.inprogress"
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        else:
+            with self.fs.open(path, "wb") as handle:
+                handle.write(data)
+        return path
+
+    # ---- reading -----------------------------------------------------------------------------------
+    def has_partition(self, zone: str, dataset: str, column: str, value: str) -> bool:
+        return self.fs.exists(self.partition_file(zone, dataset, column, value))
+
+    def read_partition(self, zone: str, dataset: str, column: str, value: str) -> pl.DataFrame:
+        return self._read_file(self.partition_file(zone, dataset, column, value))
+
+    def read_partitions(
+        self,
+        zone: str,
+        dataset: str,
+        column: str,
+        values: Iterable[str],
+        *,
+        partition_dtype: Any = pl.String,
+        missing_ok: bool = True,
+    ) -> pl.DataFrame:
+        """Read the given partitions into one frame with the partition column added back.
+
+        A missing partition is skipped (``missing_ok``) or an error naming it.
+        """
+        frames: list[pl.DataFrame] = []
+        for value in values:
+            file = self.partition_file(zone, dataset, column, value)
+            if not self.fs.exists(file):
+                if missing_ok:
+                    continue
+                raise FileNotFoundError(f"partition {column}={value} of {zone}/{dataset} does not exist: {file}")
+            part = self._read_file(file)
+            frames.append(part.with_columns(pl.lit(value).cast(partition_dtype).alias(column)))
+        if not frames:
+            return pl.DataFrame()
+        return pl.concat(frames, how="diagonal_relaxed")
+
+    def read_bytes(self, *parts: str) -> bytes:
+        with self.fs.open(self.path(*parts), "rb") as handle:
+            return handle.read()
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.exists(self.path(*parts))
+
+    def list_files(self, *parts: str) -> list[str]:
+        """Files directly inside a folder below the root, sorted; an absent folder has none."""
+        folder = self.path(*parts)
+        if not self.fs.isdir(folder):
+            return []
+        return sorted(entry["name"] for entry in self.fs.ls(folder, detail=True) if entry["type"] == "file")
+
+    def _read_file(self, file: str) -> pl.DataFrame:
+        if self.is_local:
+            return pl.read_parquet(file)
+        with self.fs.open(file, "rb") as handle:
+            return pl.read_parquet(handle)

@@ -1,0 +1,29 @@
+"""The Dagster code location: every domain's definitions merged, plus the shared resources.
+
+Load it with ``dagster dev`` (``workspace.yaml``) or ``-m alatau_pipeline.definitions``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
+
+# backfill_policy and a few APIs used here are marked beta; the pipeline relies on them deliberately.
+warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)
+
+
+from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.customs.definitions import defs as customs_defs
+from alatau_pipeline.jobs import daily_job
+
+# Steps of this pipeline are short Polars transforms; running them in one process means a run pays for
+# importing the code location (and Great Expectations, where checks need it) once instead of per step.
+shared_defs = Definitions(
+    resources={"lake": DataLake()},
+    jobs=[daily_job],
+    executor=in_process_executor,
+)
+
+defs = Definitions.merge(shared_defs, customs_defs)
