@@ -17,6 +17,8 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.customs.definitions import defs as customs_defs
 from alatau_pipeline.jobs import daily_job
+from alatau_pipeline.ops.definitions import defs as ops_defs  # noqa: E402
+from alatau_pipeline.ops.freshness import apply_mart_freshness  # noqa: E402
 
 # Steps of this pipeline are short Polars transforms; running them in one process means a run pays for
 # importing the code location (and Great Expectations, where checks need it) once instead of per step.
@@ -26,4 +28,6 @@ shared_defs = Definitions(
     executor=in_process_executor,
 )
 
-defs = Definitions.merge(shared_defs, customs_defs)
+defs = Definitions.merge(shared_defs, customs_defs, ops_defs)
+# Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
+defs = apply_mart_freshness(defs)

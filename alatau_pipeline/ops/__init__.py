@@ -1,0 +1,1 @@
+"""Operations: schedules, the landing-zone sensor, freshness of the marts, retry policies."""
