@@ -46,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings.ensure_dagster_home()
     data_dir = args.data_dir or settings.data_dir()
     end = args.end or yesterday_in_almaty()
-    start = args.start or end - dt.timedelta(days=int(round(365.25 * args.years)) - 1)
+    start = args.start or end - dt.timedelta(days=round(365.25 * args.years) - 1)
     _say(f"data dir {data_dir}; Dagster instance {settings.dagster_home()}")
     _say(f"seeding demo landing data {start} … {end}")
     began = time.monotonic()

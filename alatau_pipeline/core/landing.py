@@ -111,10 +111,7 @@ def read_landing_partition(
         frames.append(frame)
         if extra:
             extras[name] = extra
-    if frames:
-        rows = pl.concat(frames, how="vertical")
-    else:
-        rows = empty_landing_frame(required_columns)
+    rows = pl.concat(frames, how="vertical") if frames else empty_landing_frame(required_columns)
     return LandingBatch(rows=rows, files=[_relative_name(store, f) for f in files], extra_columns=extras)
 
 

@@ -80,6 +80,7 @@ class PartitionedParquetStore:
         final = f"{directory}/{PART_FILE}"
         self.fs.makedirs(directory, exist_ok=True)
         if self.is_local:
+            self._remove_stale_temp_files(directory)
             tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
             try:
                 df.write_parquet(tmp, statistics=True)
@@ -94,6 +95,13 @@ class PartitionedParquetStore:
             with self.fs.open(final, "wb") as handle:
                 df.write_parquet(handle, statistics=True)
         return PartitionWrite(value=value, path=final, rows=df.height)
+
+    @staticmethod
+    def _remove_stale_temp_files(directory: str) -> None:
+        """Temp files left by a writer that was killed before its rename; the next write clears them."""
+        for name in os.listdir(directory):
+            if name.startswith(".") and name.endswith(_TMP_SUFFIX):
+                os.remove(os.path.join(directory, name))
 
     def write_partitions(
         self,

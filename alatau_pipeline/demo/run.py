@@ -46,7 +46,7 @@ def run_demo_jobs(data_dir: str, start: dt.date, end: dt.date, say: Callable[[st
         first, last = keys_for(start, end)
         say(f"running {job_name} over {first} … {last} as one run")
         began = time.monotonic()
-        job = defs.get_job_def(job_name)
+        job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
             run_config=QUIET_LOGS,
             instance=instance,
