@@ -5,20 +5,13 @@ Load it with ``dagster dev`` (``workspace.yaml``) or ``-m alatau_pipeline.defini
 
 from __future__ import annotations
 
-import warnings
-
-from dagster import BetaWarning, Definitions, PreviewWarning, in_process_executor
-
-# backfill_policy and a few APIs used here are marked beta; the pipeline relies on them deliberately.
-warnings.filterwarnings("ignore", category=BetaWarning)
-warnings.filterwarnings("ignore", category=PreviewWarning)
-
+from dagster import Definitions, in_process_executor
 
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.customs.definitions import defs as customs_defs
 from alatau_pipeline.jobs import daily_job
-from alatau_pipeline.ops.definitions import defs as ops_defs  # noqa: E402
-from alatau_pipeline.ops.freshness import apply_mart_freshness  # noqa: E402
+from alatau_pipeline.ops.definitions import defs as ops_defs
+from alatau_pipeline.ops.freshness import apply_mart_freshness
 
 # Steps of this pipeline are short Polars transforms; running them in one process means a run pays for
 # importing the code location (and Great Expectations, where checks need it) once instead of per step.
