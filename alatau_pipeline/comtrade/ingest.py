@@ -1,0 +1,205 @@
+"""Pulling one reporter-month from Comtrade into ``raw/comtrade/``, splitting answers cut at ``maxRecords``.
+
+Layout (no key anywhere: it travels in a header and is never written):
+
+    raw/comtrade/reference/HS.json                                   the HS classification, cached
+    raw/comtrade/calls/date=YYYY-MM-DD.json                          live calls made that day (the budget)
+    raw/comtrade/period=YYYY-MM/reporter=398/pull=<id>/<part>.json   every answer of one pull, as received
+    raw/comtrade/period=YYYY-MM/reporter=398/manifest.json           the latest complete pull: its answers
+
+Every answer is stored before it is parsed. The manifest is written last, so a pull that fails half-way
+leaves the previous manifest (and so the previous complete set of answers) in force; earlier pulls stay
+as the history of Comtrade's revisions. Parsing reads only what the manifest lists: no network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import polars as pl
+
+from alatau_pipeline.comtrade import hs
+from alatau_pipeline.comtrade.parse import parse_answer
+from alatau_pipeline.comtrade.resources import ComtradeBudgetExhausted, ComtradeClient, ComtradeError
+from alatau_pipeline.core.storage import PartitionedParquetStore
+
+RAW = ("raw", "comtrade")
+HS_REFERENCE_FILE = (*RAW, "reference", "HS.json")
+KAZAKHSTAN, CHINA = 398, 156
+REPORTERS = ((KAZAKHSTAN, CHINA), (CHINA, KAZAKHSTAN))  # (reporter, partner): each side of the same trade
+# Contracts 3.4: explicit HS6 lists in cmdCode, kept short enough for a URL of about 4,000 characters.
+MAX_CMD_CODE_CHARS = 3_400
+
+
+@dataclass
+class PullReport:
+    period: str
+    reporter: int
+    answers: list[str] = field(default_factory=list)  # files the manifest lists
+    cut_answers: list[str] = field(default_factory=list)  # stored, but replaced by their splits
+    records: int = 0
+
+
+def month_folder(period: str, reporter: int) -> tuple[str, ...]:
+    return (*RAW, f"period={period}", f"reporter={reporter}")
+
+
+def base_params(reporter: int, partner: int, period: str, max_records: int) -> dict[str, str]:
+    """The query of contracts 3.4 for one reporter-month (``period`` as ``YYYY-MM``)."""
+    return {
+        "reporterCode": str(reporter),
+        "partnerCode": str(partner),
+        "period": period.replace("-", ""),
+        "cmdCode": "AG6",
+        "flowCode": "M,X",
+        "maxRecords": str(max_records),
+    }
+
+
+def ensure_hs_reference(client: ComtradeClient, store: PartitionedParquetStore) -> pl.DataFrame:
+    """The HS6 codes of the cached reference file, fetched (without key) and cached if not there yet."""
+    if not store.exists(*HS_REFERENCE_FILE):
+        body = client.get_hs_reference()
+        hs.parse_reference(body)  # a bad file is not cached
+        store.write_bytes(body, *HS_REFERENCE_FILE)
+    return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+
+
+def cached_hs_reference(store: PartitionedParquetStore) -> pl.DataFrame | None:
+    """The cached HS6 codes, or None if the reference was never fetched (parsing needs no network)."""
+    if not store.exists(*HS_REFERENCE_FILE):
+        return None
+    return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+
+
+class CallLedger:
+    """Live calls made per UTC day, kept under raw/comtrade/calls/ so the daily budget holds across runs
+    (the ``comtrade`` pool keeps two runs from counting at once)."""
+
+    def __init__(self, store: PartitionedParquetStore, budget: int, today: Callable[[], dt.date] | None = None):
+        self.store = store
+        self.budget = budget
+        self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
+
+    def _file(self) -> tuple[str, ...]:
+        return (*RAW, "calls", f"date={self._today().isoformat()}.json")
+
+    def used(self) -> int:
+        file = self._file()
+        return int(json.loads(self.store.read_bytes(*file))["calls"]) if self.store.exists(*file) else 0
+
+    def take(self) -> None:
+        used = self.used()
+        if used >= self.budget:
+            raise ComtradeBudgetExhausted(
+                f"the daily budget of {self.budget} Comtrade calls is used up for {self._today()}; "
+                "re-run tomorrow (months already pulled keep their answers)"
+            )
+        self.store.write_bytes(json.dumps({"calls": used + 1}).encode(), *self._file())
+
+
+def cmd_code_chunks(codes: list[str], limit: int = MAX_CMD_CODE_CHARS) -> Iterator[list[str]]:
+    """Consecutive runs of ``codes`` whose comma-joined, URL-encoded list stays within ``limit``."""
+    chunk: list[str] = []
+    for code in codes:
+        if chunk and len(quote(",".join([*chunk, code]))) > limit:
+            yield chunk
+            chunk = []
+        chunk.append(code)
+    if chunk:
+        yield chunk
+
+
+def pull_month(
+    client: ComtradeClient,
+    store: PartitionedParquetStore,
+    reporter: int,
+    partner: int,
+    period: str,
+    hs_codes: Callable[[], pl.DataFrame],
+    ledger: CallLedger | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> PullReport:
+    """Pull every HS6 record of one reporter-month, splitting cut answers, and publish a manifest."""
+    folder = month_folder(period, reporter)
+    pull_id = f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+    params = base_params(reporter, partner, period, client.max_records)
+    report = PullReport(period=period, reporter=reporter)
+    entries: list[dict[str, Any]] = []
+    before_call = ledger.take if ledger is not None else None
+
+    def fetch(cmd_codes: list[str] | None, name: str) -> None:
+        query = params | ({"cmdCode": ",".join(cmd_codes)} if cmd_codes else {})
+        body = client.get_data(query, before_call=before_call)
+        stored = store.write_bytes(body, *folder, f"pull={pull_id}", f"{name}.json")
+        records = parse_answer(body, where=_relative(store, stored))
+        if len(records) >= client.max_records:
+            report.cut_answers.append(f"pull={pull_id}/{name}.json")
+            log(f"{period} reporter {reporter}: answer {name} has {len(records)} records, the cap: splitting")
+            for part, codes in enumerate(_split(cmd_codes, hs_codes)):
+                if codes == cmd_codes:
+                    raise ComtradeError(
+                        f"{period} reporter {reporter}: a request for the single code {codes[0]} is still cut "
+                        f"at maxRecords={client.max_records}; raise COMTRADE_MAX_RECORDS"
+                    )
+                fetch(codes, f"{name}-{part:03d}" if cmd_codes else f"hs{codes[0][:2]}-{part:03d}")
+            return
+        entries.append({"file": f"pull={pull_id}/{name}.json", "cmdCode": query["cmdCode"][:60],
+                        "records": len(records)})
+        report.answers.append(f"pull={pull_id}/{name}.json")
+        report.records += len(records)
+
+    fetch(None, "all")
+    manifest = {
+        "period": period,
+        "reporter": reporter,
+        "partner": partner,
+        "source": client.source,
+        "pull": pull_id,
+        "pulled_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "request": {k: v for k, v in params.items() if k != "cmdCode"},
+        "answers": entries,
+        "cut_answers": report.cut_answers,
+    }
+    store.write_bytes(json.dumps(manifest, indent=1).encode(), *folder, "manifest.json")
+    return report
+
+
+def _split(cmd_codes: list[str] | None, hs_codes: Callable[[], pl.DataFrame]) -> Iterator[list[str]]:
+    """The requests a cut request becomes: every chapter's HS6 codes for the whole month (chunked for the
+    URL), then halves of a code list that is still cut. A 2- or 4-digit cmdCode would return the
+    chapter's aggregate, not its HS6 rows, so lists are always explicit HS6 codes."""
+    if cmd_codes is None:
+        for _chapter, codes in sorted(hs.codes_by_chapter(hs_codes()).items()):
+            yield from cmd_code_chunks(codes)
+        return
+    if len(cmd_codes) == 1:
+        yield cmd_codes
+        return
+    middle = len(cmd_codes) // 2
+    yield cmd_codes[:middle]
+    yield cmd_codes[middle:]
+
+
+def read_month(store: PartitionedParquetStore, period: str, reporter: int) -> list[dict[str, Any]] | None:
+    """Records of the latest complete pull of a reporter-month, from storage; None if never pulled."""
+    folder = month_folder(period, reporter)
+    if not store.exists(*folder, "manifest.json"):
+        return None
+    manifest = json.loads(store.read_bytes(*folder, "manifest.json"))
+    records: list[dict[str, Any]] = []
+    for entry in manifest["answers"]:
+        body = store.read_bytes(*folder, entry["file"])
+        records.extend(parse_answer(body, where="/".join([*folder, entry["file"]])))
+    return records
+
+
+def _relative(store: PartitionedParquetStore, path: str) -> str:
+    root = store.path()
+    return path[len(root) + 1 :] if path.startswith(root + "/") else path
