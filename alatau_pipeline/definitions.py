@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from alatau_pipeline.comtrade.definitions import defs as comtrade_defs
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.customs.definitions import defs as customs_defs
-from alatau_pipeline.jobs import daily_job
+from alatau_pipeline.jobs import comtrade_job, daily_job
 from alatau_pipeline.ops.definitions import defs as ops_defs
 from alatau_pipeline.ops.freshness import apply_mart_freshness
 
@@ -17,10 +18,10 @@ from alatau_pipeline.ops.freshness import apply_mart_freshness
 # importing the code location (and Great Expectations, where checks need it) once instead of per step.
 shared_defs = Definitions(
     resources={"lake": DataLake()},
-    jobs=[daily_job],
+    jobs=[daily_job, comtrade_job],
     executor=in_process_executor,
 )
 
-defs = Definitions.merge(shared_defs, customs_defs, ops_defs)
+defs = Definitions.merge(shared_defs, customs_defs, ops_defs, comtrade_defs)
 # Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
 defs = apply_mart_freshness(defs)

@@ -13,3 +13,11 @@ daily_job = define_asset_job(
     selection=AssetSelection.groups(*DAILY_GROUPS),
     description="Every daily-partitioned asset (Asia/Almaty day) and its checks.",
 )
+
+# Monthly: Comtrade raw answers and the trade marts. A scheduled run should cover the trailing revision
+# window (alatau_pipeline.comtrade.revisions.revision_window_tags), since Comtrade revises past months.
+comtrade_job = define_asset_job(
+    "comtrade_job",
+    selection=AssetSelection.groups(*MONTHLY_GROUPS),
+    description="Every monthly-partitioned asset (Comtrade raw answers, trade_flows_monthly, mirror_trade_monthly).",
+)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from alatau_pipeline.core.partitions import MONTHLY_PARTITIONS
-
 REVISION_WINDOW_MONTHS = 12
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-_FIRST_MONTH = dt.date(2017, 1, 1)
+_FIRST_MONTH = dt.date(2017, 1, 1)  # start of MONTHLY_PARTITIONS
+# Kept here rather than imported from core.partitions, which imports Dagster: the demo runner imports this
+# module before it needs Dagster.
+ALMATY_TZ = "Asia/Almaty"
 
 
 def trailing_months(n: int = REVISION_WINDOW_MONTHS, today: dt.date | None = None) -> list[str]:
@@ -26,7 +27,7 @@ def trailing_months(n: int = REVISION_WINDOW_MONTHS, today: dt.date | None = Non
     if today is None:
         from zoneinfo import ZoneInfo
 
-        today = dt.datetime.now(ZoneInfo(MONTHLY_PARTITIONS.timezone or "UTC")).date()
+        today = dt.datetime.now(ZoneInfo(ALMATY_TZ)).date()
     year, month = today.year, today.month
     keys: list[str] = []
     for _ in range(n):

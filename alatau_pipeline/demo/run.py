@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from alatau_pipeline.comtrade.revisions import demo_month_range
 from alatau_pipeline.core.storage import PartitionedParquetStore
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -17,6 +18,8 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 # (job name, partition keys of the demo range) in the order the demo runs them.
 DEMO_JOBS: tuple[tuple[str, Callable[[dt.date, dt.date], tuple[str, str]]], ...] = (
     ("daily_job", lambda start, end: (start.isoformat(), end.isoformat())),
+    # Whole months from the start's month to the last complete one (demo_month_range explains).
+    ("comtrade_job", lambda start, end: demo_month_range(start, end)),
 )
 
 # Progress lines (INFO) reach the terminal; Dagster's per-event DEBUG lines stay in the run's log in the UI.
