@@ -1,0 +1,37 @@
+"""The project's own code: the three customs assets, invoked directly over the whole partition range.
+
+This is the code a single-run backfill executes (landing → staging + quarantine → customs_items →
+customs_daily, through ``core`` and ``customs.transform``), without a Dagster run around it.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetsDefinition, DagsterInstance, PartitionKeyRange, build_asset_context
+
+from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+
+CHAIN: tuple[AssetsDefinition, ...] = (customs_declarations_staged, customs_items, customs_daily)
+
+
+def prepare(landing_root: str, out_dir: str) -> DagsterInstance:
+    """An ephemeral instance, made before the clock starts (Dagster's own start-up is not the chain)."""
+    return DagsterInstance.ephemeral()
+
+
+def run(landing_root: str, out_dir: str, instance: DagsterInstance | None = None) -> None:
+    lake = DataLake(data_dir=landing_root)
+    instance = instance or DagsterInstance.ephemeral()
+    dates = sorted(p.name.removeprefix("date=") for p in _landing_days(landing_root))
+    for asset in CHAIN:
+        context = build_asset_context(partition_key_range=PartitionKeyRange(dates[0], dates[-1]), instance=instance)
+        with context:
+            asset(context, lake=lake)
+
+
+def _landing_days(landing_root: str):
+    from pathlib import Path
+
+    from alatau_pipeline.customs.contract import SOURCE
+
+    return Path(landing_root, "landing", SOURCE).glob("date=*")

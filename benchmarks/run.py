@@ -1,0 +1,179 @@
+"""Benchmarks of the customs chain: Polars (the project's code) vs DuckDB, pandas and the I/O limit;
+single-run vs per-partition backfills; the daily run. See benchmarks/README.md.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--items N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script: make `benchmarks` and `alatau_pipeline` importable
+
+from benchmarks import dagster_runs  # noqa: E402
+from benchmarks.compare import differences  # noqa: E402
+from benchmarks.data import write_landing  # noqa: E402
+
+ENGINES = ("copy_limit", "polars", "duckdb", "pandas")
+
+
+def run_worker(engine: str, landing_root: str, out_dir: str) -> dict:
+    """One implementation in a fresh process; returns its seconds and peak MB (and the process wall)."""
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", engine, landing_root, out_dir],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_s"] = time.perf_counter() - began
+    return result
+
+
+def sample_keys(dates: list[str], count: int) -> list[str]:
+    """Evenly spread partitions of the range (weekdays and weekends, early and late)."""
+    step = max(1, len(dates) // count)
+    return dates[step // 2 :: step][:count]
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} × {cpu}, {mem_gb:.0f} GB RAM, {platform.system()} {platform.release()}, " \
+        f"Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200k items, a 30-partition backfill")
+    parser.add_argument("--items", type=int, help="customs landing rows (default 1M, 200k with --quick)")
+    parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--skip-dagster", action="store_true", help="only the transform comparison")
+    args = parser.parse_args(argv)
+    items = args.items or (200_000 if args.quick else 1_000_000)
+    backfill_partitions = 30 if args.quick else 365
+    samples = 2 if args.quick else 3
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="alatau-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = str(work / "data")
+    try:
+        say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+        began = time.perf_counter()
+        landing = write_landing(data, items)
+        say(f"landing: {landing.items:,} rows in {landing.files} files over {len(landing.dates)} days "
+            f"({time.perf_counter() - began:.1f} s)")
+
+        results: dict[str, dict] = {}
+        for engine in ENGINES:
+            # The project's code writes into its data lake; the others into their own folders.
+            results[engine] = run_worker(engine, data, data if engine == "polars" else str(work / engine))
+            say(f"{engine}: {results[engine]['seconds']:.2f} s, peak {results[engine]['peak_mb']:.0f} MB")
+        disagreements = {peer: differences(data, str(work / peer)) for peer in ("duckdb", "pandas")}
+        for peer, problems in disagreements.items():
+            say(f"polars vs {peer}: " + ("same marts and quarantine" if not problems else "; ".join(problems)))
+
+        figures: dict[str, object] = {
+            "items": landing.items,
+            "polars_s": results["polars"]["seconds"],
+            "duckdb_s": results["duckdb"]["seconds"],
+            "pandas_s": results["pandas"]["seconds"],
+            "copy_limit_s": results["copy_limit"]["seconds"],
+            "polars_peak_mb": results["polars"]["peak_mb"],
+            "single_run_backfill_s": None,
+            "per_partition_run_s": None,
+            "daily_run_s": None,
+        }
+        extra: dict[str, object] = {
+            "peak_mb": {e: r["peak_mb"] for e, r in results.items()},
+            "process_s": {e: r["process_s"] for e, r in results.items()},
+            "outputs_agree": {peer: not problems for peer, problems in disagreements.items()},
+            "machine": machine(),
+        }
+
+        if not args.skip_dagster:
+            env = dagster_runs.dagster_env(str(work / "dagster_home"), data)
+            dates = landing.dates[:backfill_partitions]
+            backfill = dagster_runs.materialize_range(dates[0], dates[-1], env)
+            say(f"single-run backfill of {len(dates)} partitions: {backfill.seconds:.1f} s (ok={backfill.ok})")
+            per_partition = [dagster_runs.materialize_partition(k, env) for k in sample_keys(dates, samples)]
+            for run in per_partition:
+                say(f"one-partition run: {run.seconds:.1f} s (ok={run.ok})")
+            daily = dagster_runs.daily_run(landing.dates[-1], env)
+            say(f"daily run of {landing.dates[-1]}: {daily.seconds:.1f} s (ok={daily.ok})")
+            median = statistics.median(r.seconds for r in per_partition)
+            figures |= {
+                "single_run_backfill_s": backfill.seconds,
+                "per_partition_run_s": median,
+                "daily_run_s": daily.seconds,
+            }
+            extra |= {
+                "backfill_partitions": len(dates),
+                "per_partition_samples": [r.seconds for r in per_partition],
+                # One run per partition for the whole range, extrapolated from the sampled median.
+                "per_partition_backfill_extrapolated_s": median * len(dates),
+                "runs_ok": {
+                    "single_run_backfill": backfill.ok,
+                    "per_partition": all(r.ok for r in per_partition),
+                    "daily_run": daily.ok,
+                },
+            }
+            for name, run in (("backfill", backfill), ("daily", daily), *(("partition", r) for r in per_partition)):
+                if not run.ok:
+                    say(f"--- {name} run failed; end of its output:\n{run.tail}")
+
+        print_table(figures, extra)
+        if args.json:
+            args.json.write_text(json.dumps(figures | {"details": extra}, indent=2) + "\n")
+        return 0 if all(extra["outputs_agree"].values()) else 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def print_table(figures: dict, extra: dict) -> None:
+    def ratio(a: str, b: str) -> str:
+        return f"{figures[a] / figures[b]:.2f}" if figures.get(a) and figures.get(b) else "-"
+
+    rows = [
+        ("items (landing rows)", f"{figures['items']:,}", ""),
+        ("polars (project) s", f"{figures['polars_s']:.2f}", f"peak {figures['polars_peak_mb']:.0f} MB"),
+        ("duckdb s", f"{figures['duckdb_s']:.2f}", f"polars/duckdb {ratio('polars_s', 'duckdb_s')} (≤ 1.0)"),
+        ("pandas s", f"{figures['pandas_s']:.2f}", f"polars/pandas {ratio('polars_s', 'pandas_s')} (≤ 0.2)"),
+        ("copy limit s", f"{figures['copy_limit_s']:.2f}", f"polars/limit {ratio('polars_s', 'copy_limit_s')} (≤ 2.0)"),
+    ]
+    if figures["single_run_backfill_s"] is not None:
+        n = extra["backfill_partitions"]
+        speedup = figures["per_partition_run_s"] / (figures["single_run_backfill_s"] / n)
+        rows += [
+            (f"single-run backfill ({n}) s", f"{figures['single_run_backfill_s']:.1f}",
+             f"{speedup:.0f}× faster per partition (≥ 100)"),
+            ("one-partition run s", f"{figures['per_partition_run_s']:.1f}",
+             f"× {n} ≈ {extra['per_partition_backfill_extrapolated_s']:.0f} s"),
+            ("daily run s", f"{figures['daily_run_s']:.1f}", "(≤ 60)"),
+        ]
+    rows.append(("outputs agree", ", ".join(f"{k}: {v}" for k, v in extra["outputs_agree"].items()), ""))
+    width = max(len(r[0]) for r in rows)
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>14}  {note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

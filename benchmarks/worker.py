@@ -1,0 +1,42 @@
+"""Run one implementation in this (fresh) process and print its wall time and peak memory as JSON.
+
+``python -m benchmarks.worker ENGINE LANDING_ROOT OUT_DIR``. The clock starts after the imports, so it
+measures the work, not the interpreter's start; the peak is this process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import resource
+import sys
+import time
+import warnings
+
+ENGINES = {
+    "polars": "benchmarks.impl_polars",
+    "duckdb": "benchmarks.impl_duckdb",
+    "pandas": "benchmarks.impl_pandas",
+    "copy_limit": "benchmarks.copy_limit",
+}
+
+
+def main(engine: str, landing_root: str, out_dir: str) -> None:
+    warnings.simplefilter("ignore")
+    logging.disable(logging.INFO)  # the assets' progress lines are not part of the work measured
+    module = importlib.import_module(ENGINES[engine])
+    prepare = getattr(module, "prepare", None)
+    state = prepare(landing_root, out_dir) if prepare else None
+    began = time.perf_counter()
+    if state is not None:
+        module.run(landing_root, out_dir, state)
+    else:
+        module.run(landing_root, out_dir)
+    seconds = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    print(json.dumps({"engine": engine, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
