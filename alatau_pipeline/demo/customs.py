@@ -36,41 +36,41 @@ _ROAD_EK = (("NUR_ZHOLY_ROAD", 0.5), ("BAKHTY_ROAD", 0.2), ("DOSTYK_ROAD", 0.15)
 
 PRODUCTS: tuple[Product, ...] = (
     # Kazakhstan → China: energy, ores, metals, grain and oilseeds.
-    Product("270900", "EK", 0.05, 0.55, 4_000_000, (("ALASHANKOU_PIPELINE", 1.0),)),
-    Product("271121", "EK", 0.04, 0.25, 3_000_000, (("ALASHANKOU_PIPELINE", 1.0),)),
-    Product("260300", "EK", 0.09, 1.9, 130_000, _RAIL),
-    Product("260800", "EK", 0.04, 1.1, 120_000, _RAIL),
-    Product("740311", "EK", 0.08, 8.6, 60_000, _RAIL),
-    Product("720241", "EK", 0.10, 1.5, 65_000, _RAIL),
-    Product("720221", "EK", 0.05, 1.3, 60_000, _RAIL),
-    Product("790111", "EK", 0.04, 2.7, 60_000, _RAIL),
-    Product("284410", "EK", 0.01, 120.0, 20_000, _RAIL),
-    Product("100199", "EK", 0.12, 0.24, 65_000, _RAIL),
+    Product("270900", "EK", 0.05, 0.55, 500_000, (("ALASHANKOU_PIPELINE", 1.0),)),
+    Product("271121", "EK", 0.04, 0.25, 400_000, (("ALASHANKOU_PIPELINE", 1.0),)),
+    Product("260300", "EK", 0.09, 1.9, 60_000, _RAIL),
+    Product("260800", "EK", 0.04, 1.1, 60_000, _RAIL),
+    Product("740311", "EK", 0.08, 8.6, 25_000, _RAIL),
+    Product("720241", "EK", 0.10, 1.5, 40_000, _RAIL),
+    Product("720221", "EK", 0.05, 1.3, 40_000, _RAIL),
+    Product("790111", "EK", 0.04, 2.7, 25_000, _RAIL),
+    Product("284410", "EK", 0.01, 120.0, 5_000, _RAIL),
+    Product("100199", "EK", 0.12, 0.24, 60_000, _RAIL),
     Product("120400", "EK", 0.08, 0.55, 60_000, _RAIL),
     Product("120600", "EK", 0.08, 0.50, 25_000, _ROAD_EK),
     Product("410110", "EK", 0.04, 1.2, 18_000, _ROAD_EK),
     Product("020230", "EK", 0.04, 5.5, 18_000, _ROAD_EK),
     Product("071340", "EK", 0.14, 0.6, 22_000, _ROAD_EK),
     # China → Kazakhstan: machinery and electronics, vehicles, plastics, apparel and footwear, steel.
-    Product("847130", "IM", 0.08, 60.0, 900, _ROAD_IM),
-    Product("842952", "IM", 0.05, 9.0, 22_000, _ROAD_IM),
-    Product("841810", "IM", 0.04, 4.5, 4_000, _ROAD_IM),
-    Product("850760", "IM", 0.06, 18.0, 3_000, _ROAD_IM),
-    Product("851762", "IM", 0.07, 70.0, 600, _ROAD_IM),
-    Product("854143", "IM", 0.04, 25.0, 5_000, _ROAD_IM),
-    Product("870380", "IM", 0.07, 9.5, 12_000, _ROAD_IM),
-    Product("870323", "IM", 0.04, 8.0, 12_000, _ROAD_IM),
-    Product("870421", "IM", 0.04, 6.0, 15_000, _ROAD_IM),
-    Product("390120", "IM", 0.05, 1.3, 20_000, _ROAD_IM),
-    Product("392690", "IM", 0.05, 4.0, 3_000, _ROAD_IM),
-    Product("611020", "IM", 0.06, 22.0, 2_000, _ROAD_IM),
-    Product("620343", "IM", 0.05, 24.0, 2_000, _ROAD_IM),
-    Product("640299", "IM", 0.06, 12.0, 3_000, _ROAD_IM),
-    Product("630790", "IM", 0.04, 8.0, 2_500, _ROAD_IM),
-    Product("730890", "IM", 0.06, 2.2, 20_000, _ROAD_IM),
-    Product("731815", "IM", 0.04, 3.0, 8_000, _ROAD_IM),
-    Product("940360", "IM", 0.04, 4.0, 5_000, _ROAD_IM),
-    Product("950300", "IM", 0.04, 10.0, 2_000, _ROAD_IM),
+    Product("847130", "IM", 0.08, 60.0, 450, _ROAD_IM),
+    Product("842952", "IM", 0.05, 9.0, 11_000, _ROAD_IM),
+    Product("841810", "IM", 0.04, 4.5, 2_000, _ROAD_IM),
+    Product("850760", "IM", 0.06, 18.0, 1_500, _ROAD_IM),
+    Product("851762", "IM", 0.07, 70.0, 300, _ROAD_IM),
+    Product("854143", "IM", 0.04, 25.0, 2_500, _ROAD_IM),
+    Product("870380", "IM", 0.07, 9.5, 6_000, _ROAD_IM),
+    Product("870323", "IM", 0.04, 8.0, 6_000, _ROAD_IM),
+    Product("870421", "IM", 0.04, 6.0, 7_500, _ROAD_IM),
+    Product("390120", "IM", 0.05, 1.3, 10_000, _ROAD_IM),
+    Product("392690", "IM", 0.05, 4.0, 1_500, _ROAD_IM),
+    Product("611020", "IM", 0.06, 22.0, 1_000, _ROAD_IM),
+    Product("620343", "IM", 0.05, 24.0, 1_000, _ROAD_IM),
+    Product("640299", "IM", 0.06, 12.0, 1_500, _ROAD_IM),
+    Product("630790", "IM", 0.04, 8.0, 1_250, _ROAD_IM),
+    Product("730890", "IM", 0.06, 2.2, 10_000, _ROAD_IM),
+    Product("731815", "IM", 0.04, 3.0, 4_000, _ROAD_IM),
+    Product("940360", "IM", 0.04, 4.0, 2_500, _ROAD_IM),
+    Product("950300", "IM", 0.04, 10.0, 1_000, _ROAD_IM),
 )
 
 TRANSPORT_MODE = {"rail": "20", "road": "30", "pipeline": "71"}
@@ -116,7 +116,7 @@ def _items(rng: np.random.Generator, day: dt.date, n_items: int) -> pl.DataFrame
         sizes = np.array([1])
     n_decl = sizes.size
     weights = np.array([p.weight for p in PRODUCTS])
-    direction_share = np.where(np.array([p.direction for p in PRODUCTS]) == "IM", 0.62, 0.38)
+    direction_share = np.where(np.array([p.direction for p in PRODUCTS]) == "IM", 0.8, 0.2)
     product_p = weights * direction_share
     product_idx = rng.choice(len(PRODUCTS), size=n_decl, p=product_p / product_p.sum())
 
