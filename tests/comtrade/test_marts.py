@@ -216,3 +216,27 @@ def test_cif_fob_margin_is_dagster_config(data_dir, lake):
     mirror = pl.read_parquet(data_dir / "marts/mirror_trade_monthly/period=2024-06/part-0.parquet")
     both = mirror.filter(pl.col("coverage") == "both")
     assert (both["import_fob_est_usd"] - both["import_cif_usd"] / 1.10).abs().max() < 1e-6
+
+
+def test_comtrade_calls_run_in_one_pool_and_the_job_is_registered():
+    from alatau_pipeline.definitions import defs
+
+    assert comtrade_raw.op.pool == "comtrade"
+    job = defs.resolve_job_def("comtrade_job")
+    assert {n.name for n in job.graph.node_defs} >= {"comtrade_raw", "trade_flows_monthly", "mirror_trade_monthly"}
+    assert job.partitions_def is not None and job.partitions_def.get_first_partition_key() == "2017-01-01"
+
+
+def test_daily_call_budget_holds_across_ledgers(data_dir):
+    from alatau_pipeline.comtrade.ingest import CallLedger
+    from alatau_pipeline.comtrade.resources import ComtradeBudgetExhausted
+    from alatau_pipeline.core.storage import PartitionedParquetStore
+
+    store = PartitionedParquetStore(data_dir)
+    day = dt.date(2026, 11, 25)
+    CallLedger(store, budget=2, today=lambda: day).take()
+    ledger = CallLedger(store, budget=2, today=lambda: day)  # a later run sees the same day's count
+    ledger.take()
+    with pytest.raises(ComtradeBudgetExhausted, match="daily budget of 2"):
+        ledger.take()
+    CallLedger(store, budget=2, today=lambda: day + dt.timedelta(days=1)).take()  # a new day, a new budget
