@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 
+import pandas as pd
 import polars as pl
 import pytest
 from dagster import materialize
@@ -199,6 +200,9 @@ def test_demo_source_through_the_real_assets(data_dir, lake):
 
     mirror = pl.read_parquet(data_dir / "marts/mirror_trade_monthly/**/*.parquet", hive_partitioning=True)
     assert set(mirror["coverage"].unique().to_list()) == {"both", "exporter_only", "importer_only"}
+    # The partition column lives in the directory name only, so pandas reads the folder as one table.
+    assert "period" not in pl.read_parquet_schema(data_dir / "marts/mirror_trade_monthly/period=2025-01/part-0.parquet")
+    assert pd.read_parquet(data_dir / "marts/mirror_trade_monthly").shape[0] == mirror.height
     events = {e.asset_key.path[-1]: e for e in result.get_asset_materialization_events()}
     gaps = events["mirror_trade_monthly"].materialization.metadata["largest_gaps"].value
     assert gaps.count("\n") == 11  # header, rule and ten rows
