@@ -230,8 +230,10 @@ def test_total_wait_is_bounded(api, httpserver):
     assert len(api.data_calls()) == 1  # it did not sit out a 30 s Retry-After
 
 
-def test_dropped_connection_is_retried(monkeypatch):
-    """A server that hangs up on the first request without answering, then answers properly."""
+@pytest.mark.parametrize("misbehaviour", ["hang_up", "stall"])
+def test_dropped_connection_or_timeout_is_retried(monkeypatch, misbehaviour):
+    """A server that hangs up on the first request without answering (or stalls past the client's timeout),
+    then answers properly."""
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     body = json.dumps({"elapsedTime": "0", "count": 0, "data": [], "error": ""}).encode()
     listener = socket.create_server(("127.0.0.1", 0))
@@ -244,13 +246,17 @@ def test_dropped_connection_is_retried(monkeypatch):
             with conn:
                 request = conn.recv(65536).decode("latin-1")
                 served.append(request)
+                if attempt == 0 and misbehaviour == "stall":
+                    conn.settimeout(5)
+                    conn.recv(1)  # returns when the client gives up and closes its end
                 if attempt == 1:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    comtrade = client(f"http://127.0.0.1:{port}", api_key=KEY)  # outside a run EnvVar is not resolved
+    # Outside a run EnvVar is not resolved, so the key is given directly.
+    comtrade = client(f"http://127.0.0.1:{port}", api_key=KEY, timeout_seconds=0.3)
     answer = comtrade.get_data({"reporterCode": "398", "partnerCode": "156", "period": "202503",
                                 "cmdCode": "AG6", "flowCode": "M,X", "maxRecords": "6"})
     thread.join(timeout=5)
