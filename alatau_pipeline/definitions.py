@@ -9,10 +9,12 @@ from dagster import Definitions, in_process_executor
 
 from alatau_pipeline.comtrade.definitions import defs as comtrade_defs
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.crossings.definitions import defs as crossings_defs
 from alatau_pipeline.customs.definitions import defs as customs_defs
 from alatau_pipeline.jobs import comtrade_job, daily_job
 from alatau_pipeline.ops.definitions import defs as ops_defs
 from alatau_pipeline.ops.freshness import apply_mart_freshness
+from alatau_pipeline.validation.definitions import defs as validation_defs
 
 # Steps of this pipeline are short Polars transforms; running them in one process means a run pays for
 # importing the code location (and Great Expectations, where checks need it) once instead of per step.
@@ -22,6 +24,6 @@ shared_defs = Definitions(
     executor=in_process_executor,
 )
 
-defs = Definitions.merge(shared_defs, customs_defs, ops_defs, comtrade_defs)
+defs = Definitions.merge(shared_defs, customs_defs, crossings_defs, ops_defs, comtrade_defs, validation_defs)
 # Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
 defs = apply_mart_freshness(defs)

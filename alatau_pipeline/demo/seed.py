@@ -11,6 +11,7 @@ import polars as pl
 
 from alatau_pipeline.core.landing import LANDING_ZONE
 from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.demo import crossings as demo_crossings
 from alatau_pipeline.demo import customs as demo_customs
 
 # A day generator returns the landing files of one day: file name → rows (all strings).
@@ -24,6 +25,7 @@ def _customs_files(day: dt.date, seed: int) -> dict[str, pl.DataFrame]:
 # landing source → generator; each domain with landing files registers its demo generator here.
 GENERATORS: dict[str, DayGenerator] = {
     "customs_declarations": _customs_files,
+    "crossing_reports": demo_crossings.generate_day,
 }
 
 DEFAULT_SEED = 20261125
