@@ -3,6 +3,7 @@
 Layout (no key anywhere: it travels in a header and is never written):
 
     raw/comtrade/reference/HS.json                                   the HS classification, cached
+    raw/comtrade/reference/hs_classification.parquet                 the same as a dimension table (names)
     raw/comtrade/calls/date=YYYY-MM-DD.json                          live calls made that day (the budget)
     raw/comtrade/period=YYYY-MM/reporter=398/pull=<id>/<part>.json   every answer of one pull, as received
     raw/comtrade/period=YYYY-MM/reporter=398/manifest.json           the latest complete pull: its answers
@@ -15,6 +16,7 @@ as the history of Comtrade's revisions. Parsing reads only what the manifest lis
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +33,8 @@ from alatau_pipeline.core.storage import PartitionedParquetStore
 
 RAW = ("raw", "comtrade")
 HS_REFERENCE_FILE = (*RAW, "reference", "HS.json")
+# The HS dimension as one table (every HS6 code with chapter and section names) for analysts' joins.
+HS_DIMENSION_FILE = (*RAW, "reference", "hs_classification.parquet")
 KAZAKHSTAN, CHINA = 398, 156
 REPORTERS = ((KAZAKHSTAN, CHINA), (CHINA, KAZAKHSTAN))  # (reporter, partner): each side of the same trade
 # Contracts 3.4: explicit HS6 lists in cmdCode, kept short enough for a URL of about 4,000 characters.
@@ -66,8 +70,11 @@ def ensure_hs_reference(client: ComtradeClient, store: PartitionedParquetStore) 
     """The HS6 codes of the cached reference file, fetched (without key) and cached if not there yet."""
     if not store.exists(*HS_REFERENCE_FILE):
         body = client.get_hs_reference()
-        hs.parse_reference(body)  # a bad file is not cached
+        codes = hs.parse_reference(body)  # a bad file is not cached
         store.write_bytes(body, *HS_REFERENCE_FILE)
+        buffer = io.BytesIO()
+        hs.dimension(codes).write_parquet(buffer)
+        store.write_bytes(buffer.getvalue(), *HS_DIMENSION_FILE)
     return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
 
 

@@ -197,6 +197,9 @@ def test_demo_source_through_the_real_assets(data_dir, lake):
                          if d == "IM")
         assert 0.9 <= totals[f"{period}:KAZ:M"] / customs_im <= 1.15
     assert flows.filter(pl.col("hs6_name").is_null()).is_empty()
+    dimension = pl.read_parquet(data_dir / "raw/comtrade/reference/hs_classification.parquet")
+    assert flows.join(dimension, on="hs6", how="anti").is_empty()  # every mart code is in the dimension
+    assert dimension.filter(pl.col("hs6") == "850760")["hs_section"].to_list() == ["XVI"]
 
     mirror = pl.read_parquet(data_dir / "marts/mirror_trade_monthly/**/*.parquet", hive_partitioning=True)
     assert set(mirror["coverage"].unique().to_list()) == {"both", "exporter_only", "importer_only"}
