@@ -1,0 +1,137 @@
+"""Statistical monitors of a mart: a partition against its own trailing history. They warn, never block.
+
+Computed in Polars from per-partition aggregates (Parquet footers and projected columns), so judging a
+day against its 28 predecessors reads a few columns, not 29 partitions. A partition (or group) with too
+little history passes with a note instead of warning on noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from dagster import PartitionsDefinition
+
+from alatau_pipeline.core.partition_stats import KEY, VALUE, partition_aggregates
+from alatau_pipeline.core.quarantine import QUARANTINE_ZONE
+from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.suites import MartSuite, Monitor, QuarantineShareMonitor, TrailingMonitor
+
+EXAMPLES = 5
+
+
+@dataclass
+class MonitorOutcome:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def history_keys(partitions_def: PartitionsDefinition, keys: Sequence[str], window: int) -> list[str]:
+    """The ``window`` partition keys before the first of ``keys``, then ``keys`` themselves."""
+    every = list(partitions_def.get_partition_keys())
+    position = every.index(keys[0]) if keys and keys[0] in every else 0
+    return [*every[max(0, position - window) : position], *keys]
+
+
+def evaluate(monitor: Monitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]) -> MonitorOutcome:
+    if isinstance(monitor, TrailingMonitor):
+        return _trailing(monitor, store, suite, keys)
+    return _quarantine_share(monitor, store, suite, keys)
+
+
+def _trailing(
+    m: TrailingMonitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
+) -> MonitorOutcome:
+    span = history_keys(suite.partitions_def, keys, m.window)
+    values = partition_aggregates(
+        store, suite.zone, suite.mart, suite.partition_column, span, m.value,
+        by=m.by, where=m.where, fill_empty=None if m.by else 0.0,
+    )
+    stats = _with_history(values, span, m.by, m.window)
+    judged = stats.filter(pl.col(KEY).is_in(list(keys)) & pl.col(VALUE).is_not_null())
+    enough = pl.col("history") >= m.min_history
+    ratio = pl.col(VALUE) / pl.col("median")
+    flagged = judged.filter(enough).with_columns(ratio.alias("ratio")).filter(
+        (pl.col("ratio") > m.max_ratio) | (pl.col("ratio") < 1 / m.max_ratio)
+    )
+    short = judged.filter(~enough)
+    rule = f"value / trailing {m.window}-partition median outside [1/{m.max_ratio:g}, {m.max_ratio:g}]"
+    return _outcome(m.name, m.description, rule, judged, flagged, short, m.min_history, m.by)
+
+
+def _quarantine_share(
+    m: QuarantineShareMonitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
+) -> MonitorOutcome:
+    span = history_keys(suite.partitions_def, keys, m.window)
+    column = suite.partition_column
+    quarantined = partition_aggregates(store, QUARANTINE_ZONE, m.source, column, span, pl.len(), fill_empty=0.0)
+    kept = partition_aggregates(store, m.kept_zone, m.kept_dataset, column, span, pl.len(), fill_empty=0.0)
+    share = (
+        quarantined.join(kept, on=KEY, suffix="_kept")
+        .select(KEY, (pl.col(VALUE) / (pl.col(VALUE) + pl.col(f"{VALUE}_kept"))).alias(VALUE))
+        .filter(pl.col(VALUE).is_not_nan())
+    )
+    stats = _with_history(share, span, (), m.window)
+    judged = stats.filter(pl.col(KEY).is_in(list(keys)) & pl.col(VALUE).is_not_null())
+    enough = pl.col("history") >= m.min_history
+    limit = pl.max_horizontal(pl.col("median") * m.factor, pl.col("median") + m.min_excess)
+    flagged = judged.filter(enough).with_columns(limit.alias("limit")).filter(pl.col(VALUE) > pl.col("limit"))
+    rule = f"share > max(trailing {m.window}-partition median × {m.factor:g}, median + {m.min_excess:g})"
+    return _outcome(m.name, m.description, rule, judged, flagged, short=judged.filter(~enough),
+                    min_history=m.min_history, by=())
+
+
+def _with_history(values: pl.DataFrame, span: Sequence[str], by: Sequence[str], window: int) -> pl.DataFrame:
+    """Each (key, group) with its trailing median and how many of the previous ``window`` keys had a value.
+
+    Every key of the span is present (missing partitions as nulls), so the window counts partitions, not
+    rows that happen to exist.
+    """
+    axis = pl.DataFrame({KEY: list(span)}, schema={KEY: pl.String}).with_row_index("_order")
+    if by:
+        groups = values.select(*by).unique()
+        axis = axis.join(groups, how="cross")
+    full = axis.join(values, on=[KEY, *by], how="left").sort(*by, "_order")
+    previous = pl.col(VALUE).shift(1)
+    median = previous.rolling_median(window_size=window, min_samples=1)
+    history = pl.col(VALUE).is_not_null().cast(pl.Int64).shift(1).rolling_sum(window_size=window, min_samples=1)
+    if by:
+        median, history = median.over(by), history.over(by)
+    return full.with_columns(median.alias("median"), history.fill_null(0).alias("history")).drop("_order")
+
+
+def _outcome(
+    name: str,
+    description: str,
+    rule: str,
+    judged: pl.DataFrame,
+    flagged: pl.DataFrame,
+    short: pl.DataFrame,
+    min_history: int,
+    by: Sequence[str],
+) -> MonitorOutcome:
+    examples = [
+        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items() if k != "history"}
+        for row in flagged.head(EXAMPLES).to_dicts()
+    ]
+    metadata: dict[str, Any] = {
+        "rule": rule,
+        "judged": judged.height - short.height,
+        "flagged": flagged.height,
+        "too_little_history": short.height,
+    }
+    if examples:
+        metadata["examples"] = examples
+    if short.height:
+        metadata["note"] = (
+            f"{short.height} partition(s){' / group(s)' if by else ''} had fewer than {min_history} earlier "
+            "partitions with a value: passed without judging"
+        )
+    text = f"{description}: {flagged.height} partition(s) flagged ({rule})"
+    if short.height and not flagged.height:
+        text += f"; {metadata['note']}"
+    return MonitorOutcome(name=name, passed=flagged.is_empty(), description=text, metadata=metadata)

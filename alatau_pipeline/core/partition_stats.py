@@ -1,0 +1,104 @@
+"""Cheap per-partition facts read from stored Parquet: schemas, row counts, small aggregates.
+
+Validation and monitors need them for many partitions (a backfill's range plus 28 days of history), so
+they are read from Parquet footers and with column projection, never by loading whole partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from alatau_pipeline.core.storage import PartitionedParquetStore
+
+KEY = "_partition"
+VALUE = "value"
+
+
+def existing_files(
+    store: PartitionedParquetStore, zone: str, dataset: str, column: str, keys: Sequence[str]
+) -> dict[str, str]:
+    """Partition key → file, for the keys whose partition file exists."""
+    files = {key: store.partition_file(zone, dataset, column, key) for key in keys}
+    return {key: file for key, file in files.items() if store.fs.exists(file)}
+
+
+def file_schema(store: PartitionedParquetStore, file: str) -> dict[str, pl.DataType]:
+    if store.is_local:
+        return dict(pl.read_parquet_schema(file))
+    with store.fs.open(file, "rb") as handle:
+        return dict(pl.read_parquet_schema(handle))
+
+
+def partition_aggregates(
+    store: PartitionedParquetStore,
+    zone: str,
+    dataset: str,
+    column: str,
+    keys: Sequence[str],
+    value: pl.Expr,
+    *,
+    by: Sequence[str] = (),
+    where: pl.Expr | None = None,
+    fill_empty: float | None = None,
+) -> pl.DataFrame:
+    """One row per (partition key, *by) with ``value`` aggregated over that partition's rows.
+
+    Missing partitions have no row. Without ``by``, a partition with no (matching) rows gets
+    ``fill_empty`` (e.g. 0 for a count).
+    """
+    files = existing_files(store, zone, dataset, column, keys)
+    schema = {KEY: pl.String, **{b: pl.String for b in by}, VALUE: pl.Float64}
+    if not files:
+        return pl.DataFrame(schema=schema)
+    key_of_file = pl.DataFrame({"_file": list(files.values()), KEY: list(files)})
+    if store.is_local:
+        # One scan over every file; the projection reads only the columns the aggregate needs.
+        frame = pl.scan_parquet(list(files.values()), include_file_paths="_file", hive_partitioning=False)
+    else:
+        frame = pl.concat(
+            [store.read_partition(zone, dataset, column, key).with_columns(pl.lit(f).alias("_file"))
+             for key, f in files.items()],
+            how="diagonal_relaxed",
+        ).lazy()
+    if where is not None:
+        frame = frame.filter(where)
+    aggregated = (
+        frame.group_by("_file", *by)
+        .agg(value.cast(pl.Float64).alias(VALUE))
+        .collect()
+        .join(key_of_file, on="_file")
+        .drop("_file")
+    )
+    if not by and fill_empty is not None:
+        aggregated = key_of_file.drop("_file").join(aggregated, on=KEY, how="left").with_columns(
+            pl.col(VALUE).fill_null(fill_empty)
+        )
+    return aggregated.select(KEY, *by, VALUE).cast(schema).sort(KEY, *by)
+
+
+def row_counts(
+    store: PartitionedParquetStore, zone: str, dataset: str, column: str, keys: Sequence[str]
+) -> dict[str, int | None]:
+    """Rows per partition key; None where the partition file does not exist."""
+    counts = partition_aggregates(store, zone, dataset, column, keys, pl.len(), fill_empty=0)
+    found = dict(zip(counts[KEY].to_list(), counts[VALUE].to_list(), strict=True))
+    return {key: (int(found[key]) if key in found else None) for key in keys}
+
+
+def row_bounded_batches(counts: dict[str, int | None], max_rows: int) -> list[list[str]]:
+    """Consecutive keys grouped so each group holds at most ``max_rows`` rows (a bigger partition alone)."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    rows = 0
+    for key, count in counts.items():
+        n = count or 0
+        if current and rows + n > max_rows:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(key)
+        rows += n
+    if current:
+        batches.append(current)
+    return batches

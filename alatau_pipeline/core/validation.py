@@ -1,0 +1,211 @@
+"""The one bridge from Polars to Great Expectations 1.x.
+
+GX validates pandas and Spark frames, not Polars: a frame crosses as an Arrow-backed pandas frame (no copy
+of string columns into Python objects), into one ephemeral GX context per process with a pandas data
+source and a whole-dataframe batch definition, fed through ``batch_parameters={"dataframe": df}``.
+
+``great_expectations`` takes ~12 s to import, so it is imported only inside the functions here, and the
+context is built once per process and cached: a run of the in-process executor pays for it once.
+
+A failure of the machinery itself (an expectation that raised, a column the suite names that the frame
+lacks, an unknown expectation type) raises :class:`ValidationMachineryError`: it must never read as a
+pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from alatau_pipeline.core.suites import Expect
+
+EXAMPLES = 5  # example values kept per failed expectation
+
+
+class ValidationMachineryError(RuntimeError):
+    """Validation could not judge the data (not: the data is bad). Fails the check step loudly."""
+
+
+@dataclass
+class ExpectationOutcome:
+    """What one expectation found over the validated rows (GX-backed or computed in Polars)."""
+
+    check: str
+    expectation: str  # e.g. "expect_column_values_to_be_in_set(crossing_code)"
+    success: bool
+    element_count: int = 0
+    unexpected_count: int = 0
+    examples: list[Any] = field(default_factory=list)
+    observed: Any = None
+    note: str = ""
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.expectation}: ok"
+        parts = [f"{self.expectation}: {self.unexpected_count} unexpected"]
+        if self.element_count:
+            parts[0] += f" of {self.element_count}"
+        if self.examples:
+            parts.append(f"e.g. {self.examples[:EXAMPLES]}")
+        if self.observed is not None:
+            parts.append(f"observed {self.observed}")
+        if self.note:
+            parts.append(self.note)
+        return ", ".join(parts)
+
+
+@dataclass
+class BridgeResult:
+    outcomes: list[ExpectationOutcome]
+    gx_result: dict[str, Any]  # the full GX validation result, as JSON
+
+
+@cache
+def _batch_definition() -> Any:
+    """The process's ephemeral GX context, reduced to the one batch definition every validation uses."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage-statistics calls from the pipeline
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX logs every metric batch at INFO and warns about pandas internals; neither belongs in run logs.
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    _skip_batch_fingerprint()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas("alatau_marts")
+    asset = source.add_dataframe_asset("mart_frames")
+    return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def _skip_batch_fingerprint() -> None:
+    """Stop GX hashing every cell of each batch (``pandas_data_fingerprint``, a batch marker we never use).
+
+    The hash walks tz-aware timestamps one by one and runs twice per validation: on a month of customs
+    items it cost more than every expectation together. GX skips it above ``HASH_THRESHOLD`` bytes, so a
+    threshold of 0 skips it always; if a GX release drops the constant, validation still works, only slower.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+        pandas_execution_engine.HASH_THRESHOLD = 0
+
+
+def warm_up() -> None:
+    """Import GX and build the context now (e.g. before timing a validation)."""
+    _batch_definition()
+
+
+def to_pandas(frame: pl.DataFrame) -> Any:
+    """Arrow-backed pandas frame, numbers excepted: strings and timestamps stay Arrow (no copy into
+    Python objects, nulls stay nulls), while numeric columns become plain numpy columns, because GX's
+    pandas engine has vectorized paths only for numpy dtypes and maps Arrow numbers value by value in
+    Python (10-20x slower on a month of customs items). Nulls in numeric columns become NaN, which GX
+    treats as missing, as it does nulls.
+    """
+    import pandas as pd
+
+    numeric = [name for name, dtype in frame.schema.items() if dtype.is_numeric()]
+    arrow = frame.drop(numeric).to_pandas(use_pyarrow_extension_array=True)
+    if not numeric:
+        return arrow
+    numbers = frame.select(numeric).to_pandas()
+    return pd.concat([arrow, numbers], axis=1)[frame.columns]
+
+
+def run_expectations(frame: pl.DataFrame, expectations: Sequence[Expect], suite_name: str) -> BridgeResult:
+    """Validate ``frame`` against ``expectations`` in one GX call; one outcome per expectation, in order."""
+    missing = sorted({c for e in expectations for c in e.columns()} - set(frame.columns))
+    if missing:
+        raise ValidationMachineryError(f"{suite_name}: expectations reference column(s) not in the data: {missing}")
+    # GX keeps one copy of identical expectations in a suite: send each once, map results back to all.
+    keys = [(e.gx_type, repr(sorted(e.kwargs.items()))) for e in expectations]
+    distinct = list(dict.fromkeys(keys))
+    first = {key: expectations[keys.index(key)] for key in distinct}
+    batch_definition = _batch_definition()
+    suite = _gx_suite([first[k] for k in distinct], suite_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": to_pandas(frame)})
+        result = batch.validate(
+            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
+        )
+    by_key: dict[tuple[str, str], Any] = {}
+    for item in result.results:
+        key = distinct[int(item.expectation_config.meta["index"])]
+        raised = _raised(item.exception_info)
+        if raised:
+            raise ValidationMachineryError(f"{suite_name}: {first[key].label()} could not run: {raised}")
+        by_key[key] = item
+    lost = [first[k].label() for k in distinct if k not in by_key]
+    if lost:
+        raise ValidationMachineryError(f"{suite_name}: GX returned no result for {lost}")
+    outcomes = [_outcome(e, by_key[k].success, by_key[k].result) for e, k in zip(expectations, keys, strict=True)]
+    return BridgeResult(outcomes=outcomes, gx_result=result.to_json_dict())
+
+
+def _gx_suite(expectations: Sequence[Expect], suite_name: str) -> Any:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    suite = gx.ExpectationSuite(name=suite_name)
+    for index, declared in enumerate(expectations):
+        cls = getattr(gxe, declared.gx_type, None)
+        if cls is None:
+            raise ValidationMachineryError(f"{suite_name}: unknown expectation type {declared.gx_type!r}")
+        try:
+            expectation = cls(**declared.kwargs, meta={"index": index, "check": declared.check})
+        except Exception as exc:  # pydantic refuses bad arguments: a suite bug, not bad data
+            raise ValidationMachineryError(f"{suite_name}: {declared.label()} is malformed: {exc}") from exc
+        suite.add_expectation(expectation)
+    return suite
+
+
+def _raised(exception_info: Any) -> str:
+    """The message of an exception GX caught while computing an expectation, or ""."""
+    if not exception_info:
+        return ""
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message") or "unknown error")
+    return ""
+
+
+def _outcome(declared: Expect, success: bool | None, result: dict[str, Any]) -> ExpectationOutcome:
+    examples = [_plain(v) for v in (result.get("partial_unexpected_list") or [])[:EXAMPLES]]
+    observed = result.get("observed_value")
+    return ExpectationOutcome(
+        check=declared.check,
+        expectation=declared.label(),
+        success=bool(success),
+        element_count=int(result.get("element_count") or 0),
+        unexpected_count=int(result.get("unexpected_count") or 0),
+        examples=examples,
+        observed=None if observed is None else _plain(observed),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON- and metadata-friendly version of a value GX reports (tuples of pairs, NA, numpy scalars)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (ValueError, TypeError):
+            pass
+    text = str(value)
+    return None if text in {"<NA>", "NaT", "nan"} else text

@@ -1,0 +1,1 @@
+"""Validation of every mart: Great Expectations suites declared beside each mart, run as asset checks."""
