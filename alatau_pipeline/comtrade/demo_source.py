@@ -15,7 +15,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
-import math
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -25,7 +24,7 @@ import polars as pl
 
 from alatau_pipeline.comtrade import hs
 from alatau_pipeline.demo.calendar import WEEKDAY_FACTOR, day_rng, growth_factor, holiday_factor
-from alatau_pipeline.demo.customs import BASE_ITEMS_PER_DAY, PRODUCTS
+from alatau_pipeline.demo.customs import BASE_ITEMS_PER_DAY, generate_day
 
 KAZAKHSTAN, CHINA = 398, 156
 ISO3 = {KAZAKHSTAN: "KAZ", CHINA: "CHN"}
@@ -83,10 +82,10 @@ ONE_SIDED = (
     (CHINA, "M", "271600", 0.006),
 )
 
-# Lognormal means of the customs generator's noise: gross weight, net/gross ratio, price.
-_GROSS_MEAN = math.exp(0.6**2 / 2)
-_NET_RATIO_MEAN = (0.86 + 0.99) / 2
-_PRICE_MEAN = math.exp(0.25**2 / 2)
+DEMO_SEED = 20261125  # the customs demo's default seed (demo.seed.DEFAULT_SEED)
+# A mid-week day without holidays, sampled large enough that every product's mean is stable.
+_PROFILE_DAY = dt.date(2025, 6, 4)
+_PROFILE_ITEMS = 30_000
 
 
 def answer(params: Mapping[str, str], seed: int) -> bytes:
@@ -121,27 +120,45 @@ def hs_reference() -> bytes:
 
 
 @cache
-def customs_month(year: int, month: int) -> dict[str, tuple[str, float, float]]:
+def customs_item_profile(seed: int = DEMO_SEED) -> dict[str, tuple[str, float, float, float]]:
+    """Per HS6 of the demo customs generator: (direction, share of items, mean USD and mean net kg per item).
+
+    Measured on one large synthetic day of the generator itself rather than restated from its parameters,
+    so the Comtrade demo follows the customs demo whenever its products, prices or mix change.
+    """
+    rows = generate_day(_PROFILE_DAY, seed, items_per_day=_PROFILE_ITEMS).files["declarations.csv.gz"]
+    valid = rows.select(
+        pl.col("tnved").str.slice(0, 6).alias("hs6"),
+        "direction",
+        pl.col("stat_value_usd").cast(pl.Float64, strict=False),
+        pl.col("net_kg").cast(pl.Float64, strict=False),
+    ).filter(pl.col("direction").is_in(["IM", "EK"]), pl.col("hs6").str.len_chars() == 6,
+             pl.col("stat_value_usd") >= 0, pl.col("net_kg") >= 0)
+    profile = valid.group_by("hs6", "direction").agg(
+        (pl.len() / valid.height).alias("share"), pl.col("stat_value_usd").mean(), pl.col("net_kg").mean()
+    )
+    return {hs6: (d, share, usd, kg) for hs6, d, share, usd, kg in profile.iter_rows()}
+
+
+@cache
+def customs_month(year: int, month: int, seed: int = DEMO_SEED) -> dict[str, tuple[str, float, float]]:
     """Expected demo customs totals of one month per HS6: (direction, stat_value_usd, net_kg)."""
-    weights = np.array([p.weight for p in PRODUCTS])
-    direction_share = np.where(np.array([p.direction for p in PRODUCTS]) == "IM", 0.62, 0.38)
-    share = weights * direction_share / (weights * direction_share).sum()
     days = [dt.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
+    # The generator's expected goods items per day (generate_day): base × weekday × holidays × growth.
     items = sum(
         BASE_ITEMS_PER_DAY * WEEKDAY_FACTOR[d.weekday()] * holiday_factor(d) * growth_factor(d) for d in days
     )
-    totals = {}
-    for product, product_share in zip(PRODUCTS, share, strict=True):
-        net_kg = items * product_share * product.median_kg * _GROSS_MEAN * _NET_RATIO_MEAN
-        totals[product.hs6] = (product.direction, net_kg * product.usd_per_kg * _PRICE_MEAN, net_kg)
-    return totals
+    return {
+        hs6: (direction, items * share * usd, items * share * kg)
+        for hs6, (direction, share, usd, kg) in sorted(customs_item_profile(seed).items())
+    }
 
 
 @cache
 def _month_records(period: str, seed: int) -> tuple[dict[str, Any], ...]:
     year, month = int(period[:4]), int(period[4:6])
     rng = day_rng(seed, "comtrade", dt.date(year, month, 1))
-    customs = customs_month(year, month)
+    customs = customs_month(year, month, seed)
     totals: list[tuple[int, int, str, str, float, float]] = []  # reporter, partner, flow, hs6, value, net_kg
 
     # Kazakhstan's own reports: its customs data, with the noise of a statistical compilation.
