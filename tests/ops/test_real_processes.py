@@ -1,0 +1,245 @@
+"""The operational paths through the real processes: backfills launched through the webserver's GraphQL
+API (as the UI launches them) and run by the daemon, and the landing-zone sensor ticking in the daemon.
+
+One webserver + daemon pair serves the whole module. The backfill daemon works in 30-second iterations,
+so each backfill takes up to a minute here; that is the price of testing the real path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from alatau_pipeline.demo import customs as demo_customs
+from alatau_pipeline.demo.seed import csv_bytes, seed_demo
+from tests.ops.processes import LOCATION, REPOSITORY, DagsterProcesses, dagster_processes, wait_for, write_instance_yaml
+
+SOURCE = "customs_declarations"
+CUSTOMS_ASSETS = ("customs_declarations_staged", "customs_items", "customs_daily")
+FIRST_DAY = dt.date(2025, 3, 1)
+BACKFILL_DAYS = [(FIRST_DAY + dt.timedelta(days=i)).isoformat() for i in range(30)]  # 03-01 … 03-30
+FAULT_RANGE = [(dt.date(2025, 3, 31) + dt.timedelta(days=i)).isoformat() for i in range(5)]  # 03-31 … 04-04
+BROKEN_DAY = "2025-04-02"
+SENSOR_DAY = "2025-03-15"
+BACKFILL_TIMEOUT = 240  # the backfill daemon iterates every 30 s; a run itself takes seconds
+
+TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on Error { message }
+  }
+}"""
+
+REEXECUTE_BACKFILL = """
+mutation Reexecute($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on Error { message }
+  }
+}"""
+
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      status
+      numPartitions
+      runs { id status tags { key value } }
+      error { message }
+    }
+    ... on PythonError { message }
+  }
+}"""
+
+SENSOR_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status ticks(limit: 20) { id status runIds timestamp skipReason } } }
+    ... on PythonError { message }
+  }
+}"""
+
+RUNS_BY_TAG = """
+query Runs($key: String!, $value: String!) {
+  runsOrError(filter: {tags: [{key: $key, value: $value}]}) {
+    ... on Runs { results { id status tags { key value } } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterProcesses]:
+    root = tmp_path_factory.mktemp("ops_processes")
+    home, data_dir = root / "dagster_home", root / "data"
+    write_instance_yaml(home)
+    seed_demo(str(data_dir), FIRST_DAY, dt.date(2025, 4, 4), sources=[SOURCE])
+    # A file that customs' export broke: not gzip although it says so. Present before the daemon starts,
+    # so the sensor's baseline counts it as history.
+    _landing(data_dir, BROKEN_DAY, "declarations.csv.gz").write_bytes(b"this is not gzip\n")
+    # The sensor ticks every second here (minimum interval); in production once a minute.
+    with dagster_processes(home, data_dir, env={"ALATAU_LANDING_SENSOR_INTERVAL_SECONDS": "1"}) as processes:
+        yield processes
+
+
+@pytest.fixture(scope="module")
+def backfills(dagster: DagsterProcesses) -> dict[str, str]:
+    """Both backfills launched at once, as soon as the processes are up: the backfill daemon works in
+    30-second iterations, so launching them together (the tests then wait for each) saves a minute."""
+    return {"clean": _launch_backfill(dagster, BACKFILL_DAYS), "faulty": _launch_backfill(dagster, FAULT_RANGE)}
+
+
+def _landing(data_dir: Path, day: str, name: str) -> Path:
+    return data_dir / "landing" / SOURCE / f"date={day}" / name
+
+
+def _tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["tags"]}
+
+
+def _launch_backfill(dagster: DagsterProcesses, partitions: list[str]) -> str:
+    result = dagster.graphql(
+        LAUNCH_BACKFILL,
+        params={"partitionNames": partitions, "assetSelection": [{"path": [a]} for a in CUSTOMS_ASSETS]},
+    )["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]
+
+
+def _backfill(dagster: DagsterProcesses, backfill_id: str) -> dict:
+    result = dagster.graphql(BACKFILL, id=backfill_id)["partitionBackfillOrError"]
+    assert result["__typename"] == "PartitionBackfill", result
+    return result
+
+
+def _wait_backfill_done(dagster: DagsterProcesses, backfill_id: str) -> dict:
+    def done() -> dict | None:
+        backfill = _backfill(dagster, backfill_id)
+        return backfill if backfill["status"] in TERMINAL_BACKFILL else None
+
+    try:
+        return wait_for(f"backfill {backfill_id}", done, timeout=BACKFILL_TIMEOUT, interval=1)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{_backfill(dagster, backfill_id)}\n{dagster.log_tail()}") from exc
+
+
+def _mart_days(data_dir: Path, mart: str) -> set[str]:
+    return {p.parent.name.removeprefix("date=") for p in (data_dir / "marts" / mart).glob("date=*/part-0.parquet")}
+
+
+def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(
+    dagster: DagsterProcesses, backfills: dict[str, str]
+) -> None:
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": "landing_zone_sensor"}
+
+    def ticks() -> list[dict]:
+        result = dagster.graphql(SENSOR_TICKS, selector=selector)["sensorOrError"]
+        assert result["__typename"] == "Sensor", result
+        assert result["sensorState"]["status"] == "RUNNING"  # on by default: nobody has to switch it on
+        return result["sensorState"]["ticks"]
+
+    # The first tick records what is already there (the seeded month) as history: no runs.
+    wait_for("the sensor's baseline tick", lambda: ticks() or None, timeout=60)
+    assert not any(t["runIds"] for t in ticks())
+
+    # A late correction arrives for a day long past.
+    corrections = demo_customs.generate_day(dt.date.fromisoformat(SENSOR_DAY), 7).files
+    name, rows = next(iter(corrections.items()))
+    _landing(dagster.data_dir, SENSOR_DAY, f"late_{name}").write_bytes(csv_bytes(name, rows))
+
+    def sensor_run() -> dict | None:
+        runs = dagster.graphql(RUNS_BY_TAG, key="alatau/trigger", value="landing_sensor")["runsOrError"]["results"]
+        assert len(runs) <= 1, runs
+        if runs and runs[0]["status"] in {"FAILURE", "CANCELED"}:
+            raise AssertionError(f"sensor run failed: {runs[0]}\n{dagster.log_tail()}")
+        return runs[0] if runs and runs[0]["status"] == "SUCCESS" else None
+
+    run = wait_for("the sensor's run", sensor_run, timeout=120, interval=1)
+    assert _tags(run)["dagster/partition"] == SENSOR_DAY
+    assert SENSOR_DAY in _mart_days(dagster.data_dir, "customs_daily")
+
+    # Once per file: later ticks see nothing new and request nothing more.
+    requested_at = max(t["timestamp"] for t in ticks() if t["runIds"])
+    wait_for(
+        "a later sensor tick",
+        lambda: any(t["timestamp"] > requested_at and t["status"] == "SKIPPED" for t in ticks()),
+        timeout=60,
+    )
+    assert sum(len(t["runIds"]) for t in ticks()) == 1
+
+
+def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, backfills: dict[str, str]) -> None:
+    backfill = _wait_backfill_done(dagster, backfills["clean"])
+    assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill
+    assert backfill["numPartitions"] == 30
+    # One run for the 30 partitions (single-run backfill policy), covering the whole range.
+    assert len(backfill["runs"]) == 1, backfill["runs"]
+    run = backfill["runs"][0]
+    assert run["status"] == "SUCCESS"
+    tags = _tags(run)
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        BACKFILL_DAYS[0],
+        BACKFILL_DAYS[-1],
+    )
+    for mart in ("customs_items", "customs_daily"):
+        assert set(BACKFILL_DAYS) <= _mart_days(dagster.data_dir, mart), mart
+    daily = pl.scan_parquet(str(dagster.data_dir / "marts/customs_daily/**/*.parquet"), hive_partitioning=True)
+    per_day = daily.group_by("date").agg(pl.col("stat_value_usd").sum()).collect()
+    assert per_day.filter(pl.col("date").cast(pl.String).is_in(BACKFILL_DAYS)).height == 30
+    assert per_day["stat_value_usd"].min() > 0
+
+
+def test_failed_range_is_rerun_alone_once_the_file_is_fixed(
+    dagster: DagsterProcesses, backfills: dict[str, str]
+) -> None:
+    backfill_id = backfills["faulty"]
+    backfill = _wait_backfill_done(dagster, backfill_id)
+    assert backfill["status"] in {"FAILED", "COMPLETED_FAILED"}, backfill
+    assert [r["status"] for r in backfill["runs"]] == ["FAILURE"]
+    # Nothing of the failed range reached the marts.
+    assert not set(FAULT_RANGE) & _mart_days(dagster.data_dir, "customs_daily")
+
+    # Customs re-delivers the broken file. It keeps the drop's modification time so that this test sees
+    # the backfill's re-execution alone (the sensor, tested above, would run a newer file by itself).
+    broken = _landing(dagster.data_dir, BROKEN_DAY, "declarations.csv.gz")
+    dropped = broken.stat()
+    good = demo_customs.generate_day(dt.date.fromisoformat(BROKEN_DAY), 20261125).files["declarations.csv.gz"]
+    broken.write_bytes(csv_bytes("declarations.csv.gz", good))
+    os.utime(broken, (dropped.st_atime, dropped.st_mtime))
+
+    # "Re-execute from failure" on the backfill, as the UI's backfill page offers it.
+    result = dagster.graphql(REEXECUTE_BACKFILL, params={"parentRunId": backfill_id, "strategy": "FROM_FAILURE"})
+    result = result["reexecutePartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    rerun_id = result["backfillId"]
+
+    # Its one run succeeding is the outcome; the daemon marks the backfill complete an iteration later.
+    def rerun_succeeded() -> dict | None:
+        runs = _backfill(dagster, rerun_id)["runs"]
+        if any(r["status"] in {"FAILURE", "CANCELED"} for r in runs):
+            raise AssertionError(f"re-execution failed: {runs}\n{dagster.log_tail()}")
+        return _backfill(dagster, rerun_id) if runs and runs[0]["status"] == "SUCCESS" else None
+
+    rerun = wait_for(f"re-execution backfill {rerun_id}", rerun_succeeded, timeout=BACKFILL_TIMEOUT, interval=1)
+    assert len(rerun["runs"]) == 1
+    tags = _tags(rerun["runs"][0])
+    # Only the failed range, not the 30 days backfilled before it.
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        FAULT_RANGE[0],
+        FAULT_RANGE[-1],
+    )
+    assert rerun["numPartitions"] == len(FAULT_RANGE)
+    assert set(FAULT_RANGE) <= _mart_days(dagster.data_dir, "customs_daily")
