@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dagster import (
     DefaultSensorStatus,
@@ -29,7 +30,7 @@ from dagster import (
 
 from alatau_pipeline import jobs
 from alatau_pipeline.core.landing import LANDING_SUFFIXES, LANDING_ZONE
-from alatau_pipeline.core.partitions import DAILY_PARTITIONS
+from alatau_pipeline.core.partitions import ALMATY_TZ, DAILY_PARTITIONS
 from alatau_pipeline.core.resources import DataLake
 
 TRIGGER_TAG = "alatau/trigger"
@@ -110,10 +111,16 @@ def landing_run_requests(
     """One run request per partition with new files; files of partitions that do not exist yet."""
     by_date: dict[str, list[LandingFile]] = defaultdict(list)
     not_yet: list[LandingFile] = []
+    first = DAILY_PARTITIONS.start.date()
+    last = now.astimezone(ZoneInfo(ALMATY_TZ)).date() - dt.timedelta(days=1)  # the last complete day
     for file in new_files:
-        if DAILY_PARTITIONS.has_partition_key(file.date, current_time=now):
+        try:
+            day = dt.date.fromisoformat(file.date)
+        except ValueError:
+            continue  # date=2026-13-40 is no partition of anything; nothing to run
+        if first <= day <= last:
             by_date[file.date].append(file)
-        else:
+        elif day > last:
             not_yet.append(file)
     requests = []
     for date, files in sorted(by_date.items()):
