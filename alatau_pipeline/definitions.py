@@ -11,6 +11,7 @@ from alatau_pipeline.comtrade.definitions import defs as comtrade_defs
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.crossings.definitions import defs as crossings_defs
 from alatau_pipeline.customs.definitions import defs as customs_defs
+from alatau_pipeline.forecasting.definitions import defs as forecasting_defs
 from alatau_pipeline.jobs import comtrade_job, daily_job
 from alatau_pipeline.ops.definitions import defs as ops_defs
 from alatau_pipeline.ops.freshness import apply_mart_freshness
@@ -24,6 +25,8 @@ shared_defs = Definitions(
     executor=in_process_executor,
 )
 
-defs = Definitions.merge(shared_defs, customs_defs, crossings_defs, ops_defs, comtrade_defs, validation_defs)
+defs = Definitions.merge(
+    shared_defs, customs_defs, crossings_defs, forecasting_defs, ops_defs, comtrade_defs, validation_defs
+)
 # Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
 defs = apply_mart_freshness(defs)

@@ -1,0 +1,143 @@
+"""The forecasting chain as Dagster runs over real landing files: throughput → forecasts → accuracy and
+monitors → zone outlook; marts read back, charts written, the alert posted to a webhook on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from dagster import AssetCheckSeverity, materialize
+from pytest_httpserver import HTTPServer
+
+from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.crossings.assets import crossing_reports_staged, crossing_throughput_daily
+from alatau_pipeline.crossings.contract import COLUMNS
+from alatau_pipeline.forecasting.alerts import ALERT_WEBHOOK_ENV
+from alatau_pipeline.forecasting.assets import alatau_zone_outlook, forecast_accuracy, throughput_forecast
+from tests.conftest import range_tags, write_landing
+
+START = dt.date(2026, 1, 1)
+DAYS = 90  # 2026-01-01 … 2026-03-31
+LAST = START + dt.timedelta(days=DAYS - 1)
+WEEKLY = np.array([1.08, 1.10, 1.08, 1.06, 1.04, 0.82, 0.62])
+ASSETS = [crossing_reports_staged, crossing_throughput_daily, throughput_forecast, forecast_accuracy,
+          alatau_zone_outlook]
+
+
+def seed(data_dir: Path, shift_after: dt.date | None = None) -> None:
+    """One road series (Nur Zholy, China → Kazakhstan), tonnes and TEU, with a weekly rhythm and noise;
+    a missing report on day 40 and a two-day outage on days 50–51. Optionally tripled from a date on."""
+    rng = np.random.default_rng(7)
+    for i in range(DAYS):
+        day = START + dt.timedelta(days=i)
+        if i == 40:
+            continue
+        level = 0.0 if i in (50, 51) else 20_000 * WEEKLY[day.weekday()] * rng.lognormal(0, 0.03)
+        if shift_after and day >= shift_after:
+            level *= 3
+        values = {"report_date": day.isoformat(), "crossing_code": "NUR_ZHOLY_ROAD", "direction": "CN_TO_KZ",
+                  "trains": "", "wagons": "", "trucks": round(level / 18), "teu": f"{level / 24:.1f}",
+                  "tonnes": f"{level:.1f}", "reported_at": f"{day + dt.timedelta(days=1)}T08:00:00+05:00"}
+        write_landing(data_dir, "crossing_reports", day.isoformat(), "reports.csv", COLUMNS,
+                      [[values[c] for c in COLUMNS]])
+
+
+def run_config() -> dict:
+    return {"ops": {
+        "throughput_forecast": {"config": {"horizon_days": 28, "backtest_windows": 2, "range_max_origins": 3}},
+        "forecast_accuracy": {"config": {"min_scored": 14}},
+    }}
+
+
+def read(data_dir: Path, mart: str) -> pl.DataFrame:
+    return pl.read_parquet(data_dir / "marts" / mart / "**" / "*.parquet", hive_partitioning=True)
+
+
+def checks(result, node: str) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] == node}
+
+
+def test_range_run_forecasts_scores_and_charts(data_dir: Path, lake: DataLake,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALERT_WEBHOOK_ENV, raising=False)
+    seed(data_dir)
+    result = materialize(ASSETS, resources={"lake": lake}, tags=range_tags(START.isoformat(), LAST.isoformat()),
+                         run_config=run_config())
+    assert result.success
+
+    forecasts = read(data_dir, "throughput_forecast")
+    # A range run forecasts the last origin and two more at 28-day steps back; nothing else.
+    origins = sorted({str(o) for o in forecasts["origin"].to_list()})
+    assert origins == ["2026-02-03", "2026-03-03", "2026-03-31"]
+    assert sorted(p.name for p in (data_dir / "marts" / "throughput_forecast").iterdir()) == [
+        f"origin={o}" for o in origins]
+    latest = forecasts.filter(pl.col("origin").cast(pl.String) == "2026-03-31")
+    assert latest.group_by("metric").len().sort("metric").rows() == [("teu", 28), ("tonnes", 28)]
+    assert latest["target_date"].min() == dt.date(2026, 4, 1) and latest["horizon_days"].max() == 28
+    assert (latest["lo_95"] <= latest["lo_80"]).all() and (latest["lo_80"] <= latest["yhat"]).all()
+    assert (latest["yhat"] <= latest["hi_80"]).all() and (latest["hi_80"] <= latest["hi_95"]).all()
+    # 34 days of history at the first origin: the seasonal-naive baseline alone.
+    first = forecasts.filter(pl.col("origin").cast(pl.String) == "2026-02-03")
+    assert set(first["model"].to_list()) == {"SeasonalNaive"}
+    # The outage and the missing report were not read as zero traffic: no forecast near zero.
+    assert latest.filter(pl.col("metric") == "tonnes")["yhat"].min() > 5_000
+
+    accuracy = read(data_dir, "forecast_accuracy")
+    assert accuracy["date"].min() == dt.date(2026, 2, 4) and accuracy["date"].max() == dt.date(2026, 3, 31)
+    assert accuracy.filter(pl.col("date") == dt.date(2026, 2, 10))["origin"].to_list() == [dt.date(2026, 2, 3)] * 2
+    missing = accuracy.filter(pl.col("date") == START + dt.timedelta(days=40))
+    assert missing["actual"].null_count() == 2 and missing["abs_error"].null_count() == 2
+    outage = accuracy.filter((pl.col("date") == START + dt.timedelta(days=50)) & (pl.col("metric") == "tonnes"))
+    assert outage["outage"].to_list() == [True] and outage["actual"].to_list() == [0.0]
+    assert outage["ape"].to_list() == [None]
+    # Every date of the range has a partition, an empty one where nothing was forecast for it.
+    assert len(list((data_dir / "marts" / "forecast_accuracy").iterdir())) == DAYS
+
+    evaluations = checks(result, "forecast_accuracy")
+    assert set(evaluations) == {"interval_coverage_80", "mase_at_most_1"}
+    assert evaluations["mase_at_most_1"].passed and evaluations["mase_at_most_1"].metadata["series_judged"].value == 2
+    assert checks(result, "throughput_forecast")["no_capacity_breach_forecast"].passed
+
+    charts = sorted(p.name for p in (data_dir / "reports" / "forecasts" / "latest").iterdir())
+    assert charts == ["NUR_ZHOLY_ROAD.png"]
+    assert (data_dir / "reports" / "forecasts" / "latest" / "NUR_ZHOLY_ROAD.png").read_bytes()[:4] == b"\x89PNG"
+    meta = result.asset_materializations_for_node("throughput_forecast")[0].metadata
+    assert "data:image/png;base64," in meta["chart_images"].value
+
+    outlook = read(data_dir, "alatau_zone_outlook")
+    assert set(outlook["scenario"].to_list()) == {"low", "base", "high"}
+    assert outlook["days_covered"].sum() == 28 * 3  # April, 28 days, per scenario
+    base = outlook.filter(pl.col("scenario") == "base").row(0, named=True)
+    tonnes = latest.filter(pl.col("metric") == "tonnes")["yhat"].sum()
+    assert base["feeder_tonnes"] == pytest.approx(tonnes)
+    assert base["zone_tonnes"] == pytest.approx(min(0.10 * tonnes, 28 * 5_000.0))
+
+
+def test_failing_monitors_post_an_alert(data_dir: Path, lake: DataLake, httpserver: HTTPServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traffic triples from 2026-03-04 on: the forecasts of origin 2026-03-03 miss, MASE and coverage
+    fail, the forecast now exceeds Nur Zholy's capacity — and the webhook receives the alerts."""
+    httpserver.expect_request("/alert", method="POST").respond_with_data("ok")
+    monkeypatch.setenv(ALERT_WEBHOOK_ENV, httpserver.url_for("/alert"))
+    seed(data_dir, shift_after=dt.date(2026, 3, 4))
+    result = materialize(ASSETS, resources={"lake": lake}, tags=range_tags(START.isoformat(), LAST.isoformat()),
+                         run_config=run_config())
+    assert result.success  # monitors warn, they do not fail the run
+    accuracy_checks = checks(result, "forecast_accuracy")
+    assert not accuracy_checks["mase_at_most_1"].passed
+    assert not accuracy_checks["interval_coverage_80"].passed
+    assert accuracy_checks["mase_at_most_1"].severity == AssetCheckSeverity.WARN
+    breach = checks(result, "throughput_forecast")["no_capacity_breach_forecast"]
+    assert not breach.passed
+
+    posted = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert [p["asset"] for p in posted] == ["throughput_forecast", "forecast_accuracy"]
+    assert posted[0]["failed_checks"][0]["series"] == ["NUR_ZHOLY_ROAD|CN_TO_KZ"]
+    failed = {c["check"]: c for c in posted[1]["failed_checks"]}
+    assert set(failed) == {"mase_at_most_1", "interval_coverage_80"}
+    assert "NUR_ZHOLY_ROAD|CN_TO_KZ|tonnes" in failed["mase_at_most_1"]["series"]
+    assert posted[1]["partition"] == LAST.isoformat()
