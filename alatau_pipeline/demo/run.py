@@ -31,6 +31,7 @@ MARTS = (
     "crossing_throughput_daily",
     "throughput_forecast",
     "forecast_accuracy",
+    "alatau_zone_outlook",
     "trade_flows_monthly",
     "mirror_trade_monthly",
 )
@@ -76,3 +77,6 @@ def summarize(data_dir: str, say: Callable[[str], None]) -> None:
             rows = pl.scan_parquet(store.glob_url("quarantine", source)).select(pl.len()).collect().item()
             say(f"  quarantine/{source:<17} {rows:>12,} rows   {store.url('quarantine', source)}")
     say("open the Dagster UI on the same instance: DAGSTER_HOME=$PWD/dagster_home uv run dagster dev -h 127.0.0.1")
+    if store.exists("reports", "forecasts", "latest"):
+        # Forecast charts (one PNG per crossing, latest origin); also inlined in throughput_forecast's metadata.
+        say(f"forecast charts: {store.url('reports', 'forecasts', 'latest')}/<CROSSING>.png")
