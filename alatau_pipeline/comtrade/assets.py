@@ -40,6 +40,7 @@ from alatau_pipeline.comtrade.resources import (
 from alatau_pipeline.core.metadata import preview_markdown, table_metadata
 from alatau_pipeline.core.partitions import MONTHLY_PARTITIONS, SINGLE_RUN, month_key_to_period, partition_keys
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.ops.retries import LIVE_INGESTION_RETRY
 
 MARTS_ZONE = "marts"
 COMTRADE_POOL = "comtrade"
@@ -65,6 +66,9 @@ def _periods(context: AssetExecutionContext) -> list[str]:
 @asset(
     **_COMMON,
     pool=COMTRADE_POOL,
+    # Transient API faults (after the client's own HTTP retries) retry the step with backoff and jitter;
+    # a refused key or an exhausted budget raises Failure(allow_retries=False) and stops at once.
+    retry_policy=LIVE_INGESTION_RETRY,
     kinds={"json"},
     description=(
         "UN Comtrade answers (HS6, flows M and X) of Kazakhstan (398) and China (156), each with the other as "
