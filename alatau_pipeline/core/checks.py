@@ -60,8 +60,9 @@ class MartValidation:
 def validate_mart(
     store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str], max_rows: int = DEFAULT_MAX_ROWS
 ) -> MartValidation:
-    """Validate the stored partitions ``keys`` of ``suite.mart``; write the reports; return the findings."""
-    keys = list(keys)
+    """Validate the stored partitions ``keys`` (Dagster keys) of ``suite.mart``; write the reports."""
+    findings = [monitor_eval.evaluate(m, store, suite, keys) for m in suite.monitors]
+    keys = [suite.partition_value(k) for k in keys]
     counts = row_counts(store, suite.zone, suite.mart, suite.partition_column, keys)
     files = existing_files(store, suite.zone, suite.mart, suite.partition_column, keys)
     schema_findings, unusable = schema_outcomes(store, suite, files)
@@ -80,7 +81,6 @@ def validate_mart(
         ExpectationOutcome(e.check, e.label(), success=True, note="no partition to validate")
         for e in suite.all_expectations()
     ]
-    findings = [monitor_eval.evaluate(m, store, suite, keys) for m in suite.monitors]
     rows = sum(present.values())
     json_url, html_url = write_reports(store, suite.mart, keys, outcomes, findings, gx_results, rows)
     return MartValidation(suite, keys, outcomes, findings, rows, gx_results, json_url, html_url)

@@ -37,6 +37,12 @@ def history_keys(partitions_def: PartitionsDefinition, keys: Sequence[str], wind
     return [*every[max(0, position - window) : position], *keys]
 
 
+def _span(suite: MartSuite, keys: Sequence[str], window: int) -> tuple[list[str], list[str]]:
+    """(history + run partitions, run partitions), as the values in the mart's paths."""
+    span = history_keys(suite.partitions_def, keys, window)
+    return [suite.partition_value(k) for k in span], [suite.partition_value(k) for k in keys]
+
+
 def evaluate(monitor: Monitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]) -> MonitorOutcome:
     if isinstance(monitor, TrailingMonitor):
         return _trailing(monitor, store, suite, keys)
@@ -46,7 +52,7 @@ def evaluate(monitor: Monitor, store: PartitionedParquetStore, suite: MartSuite,
 def _trailing(
     m: TrailingMonitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
 ) -> MonitorOutcome:
-    span = history_keys(suite.partitions_def, keys, m.window)
+    span, keys = _span(suite, keys, m.window)
     values = partition_aggregates(
         store, suite.zone, suite.mart, suite.partition_column, span, m.value,
         by=m.by, where=m.where, fill_empty=None if m.by else 0.0,
@@ -66,7 +72,7 @@ def _trailing(
 def _quarantine_share(
     m: QuarantineShareMonitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
 ) -> MonitorOutcome:
-    span = history_keys(suite.partitions_def, keys, m.window)
+    span, keys = _span(suite, keys, m.window)
     column = suite.partition_column
     quarantined = partition_aggregates(store, QUARANTINE_ZONE, m.source, column, span, pl.len(), fill_empty=0.0)
     kept = partition_aggregates(store, m.kept_zone, m.kept_dataset, column, span, pl.len(), fill_empty=0.0)

@@ -12,7 +12,7 @@ blocking Dagster asset check of the mart, so the UI shows which family of rules 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -53,7 +53,7 @@ def not_null(*columns: str, check: str = SCHEMA_CHECK) -> list[Expect]:
     return [Expect(check, "ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns]
 
 
-def in_set(column: str, values: Iterable[str], check: str = "codes") -> Expect:
+def in_set(column: str, values: Iterable[Any], check: str = "codes") -> Expect:
     return Expect(check, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": sorted(values)})
 
 
@@ -155,6 +155,8 @@ class MartSuite:
     monitors: Sequence[Monitor] = ()
     nullable: frozenset[str] = frozenset()  # schema columns allowed to hold nulls
     zone: str = "marts"
+    # Dagster partition key → the value in the mart's path (monthly marts: "2026-10-01" → "2026-10").
+    partition_value: Callable[[str], str] = str
 
     def __post_init__(self) -> None:
         # A suite that names a column the mart does not have is a bug in the suite: refuse it at import.

@@ -7,11 +7,12 @@ inspects the ``context`` hints.)
 """
 
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
     ExecuteInProcessResult,
@@ -34,9 +35,9 @@ def mart_stand_in(suite: MartSuite, frame: pl.DataFrame, skip: Sequence[str] = (
 
     @asset(name=suite.mart, partitions_def=suite.partitions_def, backfill_policy=SINGLE_RUN)
     def stand_in(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
-        keys = [k for k in context.partition_keys if k not in skip]
-        rows = frame.filter(pl.col(suite.partition_column).is_in(keys))
-        lake.store.write_partitions(suite.zone, suite.mart, suite.partition_column, rows, keys)
+        values = [suite.partition_value(k) for k in context.partition_keys if k not in skip]
+        rows = frame.filter(pl.col(suite.partition_column).is_in(values))
+        lake.store.write_partitions(suite.zone, suite.mart, suite.partition_column, rows, values)
         return MaterializeResult()
 
     return stand_in
@@ -70,3 +71,45 @@ def evaluations(result: ExecuteInProcessResult, mart: str) -> dict[str, AssetChe
 
 def probe_ran(lake: DataLake, suite: MartSuite, key: str) -> bool:
     return lake.store.exists(PROBE_ZONE, suite.mart, key)
+
+
+def set_value(column: str, value: object, row: int = 0) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """A mutation that sets one cell (keeping the column's type)."""
+
+    def mutate(df: pl.DataFrame) -> pl.DataFrame:
+        return df.with_columns(
+            pl.when(pl.int_range(pl.len()) == row)
+            .then(pl.lit(value, dtype=df.schema[column]))
+            .otherwise(pl.col(column))
+            .alias(column)
+        )
+
+    return mutate
+
+
+def duplicate_first(df: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat([df, df.head(1)])
+
+
+def assert_blocked(
+    result: ExecuteInProcessResult,
+    lake: DataLake,
+    suite: MartSuite,
+    keys: Sequence[str],
+    check: str,
+    expectation: str,
+    example: object = None,
+) -> None:
+    """The check failed with ERROR severity, naming the expectation (count and example in its metadata),
+    and nothing downstream ran."""
+    evaluation = evaluations(result, suite.mart)[check]
+    assert not evaluation.passed, evaluation.description
+    assert evaluation.severity == AssetCheckSeverity.ERROR
+    assert expectation in (evaluation.description or ""), evaluation.description
+    assert expectation in evaluation.metadata, sorted(evaluation.metadata)
+    summary = evaluation.metadata[expectation].value
+    assert "unexpected" in summary
+    if example is not None:
+        assert repr(example) in summary or str(example) in summary, summary
+    assert not result.success
+    assert not any(probe_ran(lake, suite, key) for key in keys)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
 
 import polars as pl
 import pytest
@@ -19,7 +18,14 @@ from alatau_pipeline.customs.contract import CUSTOMS_DAILY_SCHEMA, CUSTOMS_ITEMS
 from alatau_pipeline.customs.expectations import CUSTOMS_DAILY, CUSTOMS_ITEMS, SUITES
 from alatau_pipeline.demo.seed import seed_demo
 from tests.conftest import range_tags
-from tests.validation.harness import evaluations, probe_ran, run_checks
+from tests.validation.harness import (
+    assert_blocked,
+    duplicate_first,
+    evaluations,
+    probe_ran,
+    run_checks,
+    set_value,
+)
 
 DAY = "2026-11-02"
 
@@ -72,63 +78,48 @@ def daily_frame(day: str = DAY, value: float = 100_000.0) -> pl.DataFrame:
     ).with_columns(pl.lit(day).alias("date"))
 
 
-def _set(column: str, value: object, row: int = 0) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    def mutate(df: pl.DataFrame) -> pl.DataFrame:
-        return df.with_columns(
-            pl.when(pl.int_range(pl.len()) == row)
-            .then(pl.lit(value, dtype=df.schema[column]))
-            .otherwise(pl.col(column))
-            .alias(column)
-        )
-
-    return mutate
-
-
-def _duplicate_first(df: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([df, df.head(1)])
-
-
 # (case, mutation, failing check, expectation named in the message, example value in the metadata)
 ITEMS_BREAKAGES = [
-    ("duplicate grain", _duplicate_first, "grain",
+    ("duplicate grain", duplicate_first, "grain",
      "expect_compound_columns_to_be_unique(date, declaration_id, item_no)", None),
-    ("null grain", _set("declaration_id", None), "grain", "expect_column_values_to_not_be_null(declaration_id)", None),
-    ("unknown crossing", _set("crossing_code", "MOON_ROAD"), "codes",
+    ("null grain", set_value("declaration_id", None), "grain",
+     "expect_column_values_to_not_be_null(declaration_id)", None),
+    ("unknown crossing", set_value("crossing_code", "MOON_ROAD"), "codes",
      "expect_column_values_to_be_in_set(crossing_code)", "MOON_ROAD"),
-    ("bad direction", _set("direction", "XX"), "codes", "expect_column_values_to_be_in_set(direction)", "XX"),
-    ("short tnved", _set("tnved", "84713"), "codes", "expect_column_values_to_match_regex(tnved)", "84713"),
-    ("hs6 not of tnved", _set("hs6", "847150"), "codes", "expect_column_pair_values_to_be_equal(hs6, _tnved_hs6)",
+    ("bad direction", set_value("direction", "XX"), "codes", "expect_column_values_to_be_in_set(direction)", "XX"),
+    ("short tnved", set_value("tnved", "84713"), "codes", "expect_column_values_to_match_regex(tnved)", "84713"),
+    ("hs6 not of tnved", set_value("hs6", "847150"), "codes", "expect_column_pair_values_to_be_equal(hs6, _tnved_hs6)",
      None),
-    ("unknown country", _set("origin_country", "ZZ"), "codes", "expect_column_values_to_be_in_set(origin_country)",
-     "ZZ"),
-    ("bad transport mode", _set("transport_mode", "99"), "codes",
+    ("unknown country", set_value("origin_country", "ZZ"), "codes",
+     "expect_column_values_to_be_in_set(origin_country)", "ZZ"),
+    ("bad transport mode", set_value("transport_mode", "99"), "codes",
      "expect_column_values_to_be_in_set(transport_mode)", "99"),
-    ("bad declaration id", _set("declaration_id", "1/2/3"), "codes",
+    ("bad declaration id", set_value("declaration_id", "1/2/3"), "codes",
      "expect_column_values_to_match_regex(declaration_id)", "1/2/3"),
-    ("negative value", _set("stat_value_usd", -5.0), "amounts", "expect_column_values_to_be_between(stat_value_usd)",
-     -5.0),
-    ("version 0", _set("version", 0), "amounts", "expect_column_values_to_be_between(version)", 0),
-    ("net above gross", _set("net_kg", 5000.0), "amounts",
+    ("negative value", set_value("stat_value_usd", -5.0), "amounts",
+     "expect_column_values_to_be_between(stat_value_usd)", -5.0),
+    ("version 0", set_value("version", 0), "amounts", "expect_column_values_to_be_between(version)", 0),
+    ("net above gross", set_value("net_kg", 5000.0), "amounts",
      "expect_column_pair_values_a_to_be_greater_than_b(gross_kg, net_kg)", None),
-    ("registered another day", _set("registered_at", dt.datetime(2026, 11, 2, 20, 0, tzinfo=dt.UTC)), "partition",
-     "expect_column_pair_values_to_be_equal(_registered_on, date)", None),
+    ("registered another day", set_value("registered_at", dt.datetime(2026, 11, 2, 20, 0, tzinfo=dt.UTC)),
+     "partition", "expect_column_pair_values_to_be_equal(_registered_on, date)", None),
     ("missing column", lambda df: df.drop("containers_teu"), "schema", "expect_column_to_exist(containers_teu)", None),
     ("wrong type", lambda df: df.with_columns(pl.col("net_kg").cast(pl.String)), "schema",
      "expect_column_type(net_kg is Float64, found String)", None),
 ]
 
 DAILY_BREAKAGES = [
-    ("duplicate grain", _duplicate_first, "grain",
+    ("duplicate grain", duplicate_first, "grain",
      "expect_compound_columns_to_be_unique(date, direction, crossing_code, hs2)", None),
-    ("unknown crossing", _set("crossing_code", "NOWHERE"), "codes", "expect_column_values_to_be_in_set(crossing_code)",
-     "NOWHERE"),
-    ("bad hs2", _set("hs2", "8A"), "codes", "expect_column_values_to_match_regex(hs2)", "8A"),
-    ("more declarations than items", _set("declarations", 9), "amounts",
+    ("unknown crossing", set_value("crossing_code", "NOWHERE"), "codes",
+     "expect_column_values_to_be_in_set(crossing_code)", "NOWHERE"),
+    ("bad hs2", set_value("hs2", "8A"), "codes", "expect_column_values_to_match_regex(hs2)", "8A"),
+    ("more declarations than items", set_value("declarations", 9), "amounts",
      "expect_column_pair_values_a_to_be_greater_than_b(items, declarations)", None),
-    ("negative gross", _set("gross_kg", -1.0), "amounts", "expect_column_values_to_be_between(gross_kg)", -1.0),
-    ("net above gross", _set("net_kg", 2000.0), "amounts",
+    ("negative gross", set_value("gross_kg", -1.0), "amounts", "expect_column_values_to_be_between(gross_kg)", -1.0),
+    ("net above gross", set_value("net_kg", 2000.0), "amounts",
      "expect_column_pair_values_a_to_be_greater_than_b(gross_kg, net_kg)", None),
-    ("null direction", _set("direction", None), "grain", "expect_column_values_to_not_be_null(direction)", None),
+    ("null direction", set_value("direction", None), "grain", "expect_column_values_to_not_be_null(direction)", None),
 ]
 
 
@@ -142,17 +133,7 @@ def test_a_partition_breaking_a_blocking_expectation_fails_and_stops_downstream(
 ) -> None:
     result = run_checks(lake, suite, mutate(frame_of()), [DAY])
 
-    evaluation = evaluations(result, suite.mart)[check]
-    assert not evaluation.passed
-    assert evaluation.severity == AssetCheckSeverity.ERROR
-    assert expectation in evaluation.description
-    assert expectation in evaluation.metadata, sorted(evaluation.metadata)
-    summary = evaluation.metadata[expectation].value
-    assert "unexpected" in summary
-    if example is not None:
-        assert repr(example) in summary or str(example) in summary
-    assert not result.success
-    assert not probe_ran(lake, suite, DAY)  # the blocking failure kept the downstream asset from running
+    assert_blocked(result, lake, suite, [DAY], check, expectation, example)
 
 
 @pytest.mark.parametrize("suite, frame_of", [(CUSTOMS_ITEMS, items_frame), (CUSTOMS_DAILY, daily_frame)])
@@ -173,7 +154,7 @@ def test_a_clean_partition_passes_every_check_and_downstream_runs(lake: DataLake
 def test_a_backfilled_range_is_validated_together_and_names_the_bad_partition(lake: DataLake) -> None:
     days = ["2026-11-01", "2026-11-02", "2026-11-03"]
     frames = [items_frame(d) for d in days]
-    frames[1] = _set("crossing_code", "MOON_ROAD", row=2)(frames[1])
+    frames[1] = set_value("crossing_code", "MOON_ROAD", row=2)(frames[1])
     result = run_checks(lake, CUSTOMS_ITEMS, pl.concat(frames), days)
 
     found = evaluations(result, "customs_items")

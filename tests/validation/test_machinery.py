@@ -1,0 +1,109 @@
+"""The validation machinery itself: broken suites fail loudly (never pass), one GX context per process, a
+range validated in batches finds what one call finds, and the quarantine-share monitor."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+import pytest
+
+from alatau_pipeline.core import validation
+from alatau_pipeline.core.checks import validate_mart
+from alatau_pipeline.core.monitors import evaluate
+from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.suites import Expect, MartSuite, in_set, matches
+from alatau_pipeline.core.validation import ValidationMachineryError, run_expectations
+from alatau_pipeline.customs.expectations import CUSTOMS_ITEMS
+from tests.validation.harness import evaluations, probe_ran, run_checks, set_value
+from tests.validation.test_customs_validation import DAY, items_frame
+
+
+def test_a_suite_naming_a_column_the_mart_lacks_is_refused_when_declared() -> None:
+    with pytest.raises(ValueError, match=r"customs_items references column\(s\) not in its schema: \['crosing_code'\]"):
+        dataclasses.replace(CUSTOMS_ITEMS, expectations=[in_set("crosing_code", ["DOSTYK_RAIL"])])
+
+
+def test_the_bridge_refuses_expectations_on_columns_the_frame_lacks() -> None:
+    with pytest.raises(ValidationMachineryError, match=r"not in the data: \['crossing_code'\]"):
+        run_expectations(pl.DataFrame({"a": [1]}), [in_set("crossing_code", ["X"])], "broken")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        matches("crossing_code", "(["),  # GX raises while computing it
+        Expect("codes", "ExpectColumnValuesToBeInSet", {"column": "crossing_code"}),  # no value_set
+        Expect("codes", "ExpectColumnValuesToBeSpotless", {"column": "crossing_code"}),  # no such expectation
+    ],
+    ids=["regex that does not compile", "missing argument", "unknown expectation"],
+)
+def test_an_expectation_that_cannot_run_fails_the_check_step_and_blocks_downstream(lake: DataLake, broken) -> None:
+    suite = dataclasses.replace(CUSTOMS_ITEMS, expectations=[*CUSTOMS_ITEMS.expectations, broken])
+    result = run_checks(lake, suite, items_frame(), [DAY])
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["customs_items_validation"]
+    error = failures[0].event_specific_data.error
+    assert error.cause.cls_name == "ValidationMachineryError"
+    assert "customs_items_suite" in error.cause.message
+    assert not any(e.passed for e in evaluations(result, "customs_items").values())
+    assert not probe_ran(lake, suite, DAY)
+
+
+def test_one_gx_context_per_process() -> None:
+    frame = items_frame()
+    run_expectations(frame, [in_set("direction", ["IM", "EK"])], "first")
+    misses = validation._batch_definition.cache_info().misses
+    run_expectations(frame, [in_set("direction", ["IM"])], "second")
+    assert validation._batch_definition.cache_info().misses == misses == 1
+
+
+def test_a_range_validated_in_several_gx_calls_finds_what_one_call_finds(lake: DataLake) -> None:
+    days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    frames = [items_frame(d) for d in days]
+    frames[0] = set_value("crossing_code", "MOON_ROAD", row=1)(frames[0])
+    frames[3] = set_value("crossing_code", "SUN_ROAD", row=2)(frames[3])
+    lake.store.write_partitions("marts", "customs_items", "date", pl.concat(frames), days)
+
+    whole = validate_mart(lake.store, CUSTOMS_ITEMS, days)
+    batched = validate_mart(lake.store, CUSTOMS_ITEMS, days, max_rows=3)  # one partition per GX call
+
+    assert len(whole.gx_results) == 1 and len(batched.gx_results) == 4
+    assert [dataclasses.asdict(o) for o in batched.outcomes] == [dataclasses.asdict(o) for o in whole.outcomes]
+    crossing = next(o for o in whole.outcomes if o.expectation == "expect_column_values_to_be_in_set(crossing_code)")
+    assert (crossing.unexpected_count, crossing.element_count) == (2, 12)
+    assert sorted(crossing.examples) == ["MOON_ROAD", "SUN_ROAD"]
+    page = lake.store.read_bytes("reports", "validation", "customs_items", "2026-11-01_to_2026-11-04.html").decode()
+    assert "expect_column_values_to_be_in_set(crossing_code)" in page and "MOON_ROAD" in page
+
+
+def test_quarantine_share_well_above_usual_warns_and_short_history_passes_with_a_note(lake: DataLake) -> None:
+    monitor = next(m for m in CUSTOMS_ITEMS.monitors if m.name == "quarantine_share")
+    days = [f"2026-10-{d:02d}" for d in range(1, 21)]
+    store = lake.store
+    for day in days:
+        bad_rows = 40 if day == days[-1] else 2  # 2 % usually, 29 % on the last day
+        store.write_partition("quarantine", "customs_declarations", "date", day, pl.DataFrame({"x": ["r"] * bad_rows}))
+        store.write_partition("staging", "customs_declarations", "date", day, pl.DataFrame({"x": ["k"] * 98}))
+
+    judged = evaluate(monitor, store, CUSTOMS_ITEMS, days[-1:])
+    assert not judged.passed
+    assert judged.metadata["flagged"] == 1
+    assert judged.metadata["examples"][0]["_partition"] == days[-1]
+
+    early = evaluate(monitor, store, CUSTOMS_ITEMS, days[3:4])
+    assert early.passed and early.metadata["too_little_history"] == 1
+    assert "passed without judging" in early.metadata["note"]
+
+
+def test_monthly_history_is_counted_in_months() -> None:
+    from alatau_pipeline.comtrade.expectations import TRADE_FLOWS_MONTHLY
+    from alatau_pipeline.core.monitors import history_keys
+
+    span = history_keys(TRADE_FLOWS_MONTHLY.partitions_def, ["2026-09-01"], 12)
+    assert [TRADE_FLOWS_MONTHLY.partition_value(k) for k in (span[0], span[-2], span[-1])] == [
+        "2025-09", "2026-08", "2026-09"
+    ]
+    assert isinstance(TRADE_FLOWS_MONTHLY, MartSuite)
