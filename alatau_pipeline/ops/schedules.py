@@ -1,6 +1,7 @@
 """Schedules: the daily job every morning for yesterday, the Comtrade job monthly over a trailing window."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dagster import (
@@ -12,10 +13,12 @@ from dagster import (
 )
 
 from alatau_pipeline import jobs
+from alatau_pipeline.comtrade.revisions import RANGE_END_TAG, RANGE_START_TAG, revision_window_tags
 from alatau_pipeline.core.partitions import ALMATY_TZ
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
 TRIGGER_TAG = "alatau/trigger"
 SOURCE_TAG = "alatau/source"
 
@@ -44,15 +47,7 @@ def daily_job_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"daily-{day}", partition_key=day, tags={TRIGGER_TAG: "schedule"})
 
 
-def comtrade_window(today: dt.date) -> tuple[str, str]:
-    """First and last Dagster month key (``YYYY-MM-01``) of the trailing window re-pulled on ``today``."""
-    from alatau_pipeline.comtrade.partitions import trailing_months
-
-    keys = sorted(f"{key[:7]}-01" for key in trailing_months(COMTRADE_TRAILING_MONTHS, today))
-    return keys[0], keys[-1]
-
-
-def build_comtrade_schedule(job) -> ScheduleDefinition:
+def build_comtrade_schedule(job: "UnresolvedAssetJobDefinition") -> ScheduleDefinition:
     @schedule(
         name="comtrade_monthly_schedule",
         job=job,
@@ -61,17 +56,16 @@ def build_comtrade_schedule(job) -> ScheduleDefinition:
         execution_timezone=ALMATY_TZ,
         default_status=DefaultScheduleStatus.RUNNING,
         description=(
-            f"The Comtrade job over the trailing {COMTRADE_TRAILING_MONTHS} months as one run "
+            f"The Comtrade job over the trailing {COMTRADE_TRAILING_MONTHS} complete months as one run "
             "(single-run backfill), so revisions of published months reach the marts."
         ),
     )
     def comtrade_monthly_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-        first, last = comtrade_window(_tick_date(context))
+        window = revision_window_tags(COMTRADE_TRAILING_MONTHS, _tick_date(context))
         return RunRequest(
-            run_key=f"comtrade-{first}-{last}",
+            run_key=f"comtrade-{window[RANGE_START_TAG]}-{window[RANGE_END_TAG]}",
             tags={
-                RANGE_START_TAG: first,
-                RANGE_END_TAG: last,
+                **window,
                 TRIGGER_TAG: "schedule",
                 # dagster.yaml limits runs with this tag to one at a time (the API rate limit is per key).
                 SOURCE_TAG: "comtrade",
@@ -82,7 +76,7 @@ def build_comtrade_schedule(job) -> ScheduleDefinition:
 
 
 def all_schedules() -> list[ScheduleDefinition]:
-    """The daily schedule, plus the Comtrade one once the Comtrade job is part of ``jobs.py``."""
+    """The daily schedule, plus the Comtrade one whenever ``jobs.py`` defines the Comtrade job."""
     schedules = [daily_job_schedule]
     comtrade_job = getattr(jobs, "comtrade_job", None)
     if comtrade_job is not None:

@@ -63,6 +63,27 @@ def test_daily_schedule_runs_yesterday_at_six_almaty() -> None:
     assert [r.partition_key for r in data.run_requests] == ["2025-12-31"]
 
 
+def test_comtrade_schedule_repulls_the_trailing_twelve_months_as_one_run() -> None:
+    repo = defs.get_repository_def()
+    schedule = repo.get_schedule_def("comtrade_monthly_schedule")
+    assert schedule.job_name == "comtrade_job"
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 3 10 * *", "Asia/Almaty")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2026, 11, 10, 3, tzinfo=ALMATY),
+            repository_def=repo,
+        )
+        data = schedule.evaluate_tick(context)
+    assert data.skip_message is None
+    [request] = data.run_requests
+    # Twelve complete months before November 2026, as one single-run backfill of the range.
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2025-11-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-10-01"
+    assert request.tags["alatau/source"] == "comtrade"  # one such run at a time (dagster.yaml)
+
+
 def test_landing_sensor_baselines_then_runs_each_new_file_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     _drop(data_dir, "customs_declarations", "2026-11-01", "declarations.csv.gz", 1_000)
