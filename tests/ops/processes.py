@@ -73,13 +73,10 @@ class DagsterProcesses:
         return "\n".join(out)
 
 
-def write_instance_yaml(home: Path, extra: str = "") -> None:
-    """The repository's ``dagster.yaml`` (run retries, monitoring, run queue, freshness) plus ``extra``."""
+def write_instance_yaml(home: Path) -> None:
+    """The repository's ``dagster.yaml`` as shipped (run retries, monitoring, run queue, freshness)."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    if extra:
-        with open(home / "dagster.yaml", "a") as handle:
-            handle.write("\n" + extra)
 
 
 @contextmanager
