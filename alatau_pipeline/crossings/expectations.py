@@ -49,8 +49,9 @@ CROSSING_THROUGHPUT_DAILY = MartSuite(
     monitors=[
         TrailingMonitor(
             "tonnes_vs_trailing_28d", pl.col("tonnes").sum(),
-            "reported tonnes per crossing and direction against their trailing 28-day median",
-            by=("crossing_code", "direction"), where=reported,
+            "reported tonnes per crossing and direction against their trailing 28-day median (outage days, "
+            "reported closures, are not judged)",
+            by=("crossing_code", "direction"), where=reported & ~pl.col("outage"),
         ),
         TrailingMonitor(
             "reported_vs_declared_tonnes",
