@@ -73,6 +73,15 @@ query Ticks($selector: SensorSelector!) {
   }
 }"""
 
+FRESHNESS = """
+query Freshness($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    internalFreshnessPolicy { __typename ... on CronFreshnessPolicy { deadlineCron timezone lowerBoundDeltaSeconds } }
+    freshnessStatusInfo { freshnessStatus }
+  }
+}"""
+
 RUNS_BY_TAG = """
 query Runs($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}) {
@@ -91,7 +100,9 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterProcess
     # so the sensor's baseline counts it as history.
     _landing(data_dir, BROKEN_DAY, "declarations.csv.gz").write_bytes(b"this is not gzip\n")
     # The sensor ticks every second here (minimum interval); in production once a minute.
-    with dagster_processes(home, data_dir, env={"ALATAU_LANDING_SENSOR_INTERVAL_SECONDS": "1"}) as processes:
+    # and the freshness daemon evaluates every 5 s (30 s by default).
+    env = {"ALATAU_LANDING_SENSOR_INTERVAL_SECONDS": "1", "FRESHNESS_DAEMON_INTERVAL_SECONDS": "5"}
+    with dagster_processes(home, data_dir, env=env) as processes:
         yield processes
 
 
@@ -200,6 +211,23 @@ def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, b
     per_day = daily.group_by("date").agg(pl.col("stat_value_usd").sum()).collect()
     assert per_day.filter(pl.col("date").cast(pl.String).is_in(BACKFILL_DAYS)).height == 30
     assert per_day["stat_value_usd"].min() > 0
+
+    # The marts' freshness, as the UI shows it: the policy, and the daemon's verdict on the fresh mart.
+    def freshness() -> dict | None:
+        nodes = dagster.graphql(FRESHNESS, keys=[{"path": ["customs_daily"]}, {"path": ["customs_items"]}])
+        nodes = nodes["assetNodes"]
+        statuses = [(n["freshnessStatusInfo"] or {}).get("freshnessStatus") for n in nodes]
+        return nodes if statuses and all(status == "HEALTHY" for status in statuses) else None
+
+    nodes = wait_for("the freshness daemon's verdict", freshness, timeout=60, interval=1)
+    assert len(nodes) == 2
+    for node in nodes:
+        assert node["internalFreshnessPolicy"] == {
+            "__typename": "CronFreshnessPolicy",
+            "deadlineCron": "0 8 * * *",
+            "timezone": "Asia/Almaty",
+            "lowerBoundDeltaSeconds": 7200,
+        }
 
 
 def test_failed_range_is_rerun_alone_once_the_file_is_fixed(
