@@ -21,6 +21,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetObservation,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -46,6 +47,9 @@ FORECAST_MART = "throughput_forecast"
 ACCURACY_MART = "forecast_accuracy"
 OUTLOOK_MART = "alatau_zone_outlook"
 CHARTS_DIR = ("reports", "forecasts")
+# Dagster records a range run's metadata once per partition of the range: inlined charts (~600 kB) over a
+# two-year range would write ~0.5 GB to the event log. Longer runs attach them to one observation instead.
+INLINE_CHARTS_MAX_PARTITIONS = 31
 
 _COMMON = {
     "partitions_def": DAILY_PARTITIONS,
@@ -136,7 +140,8 @@ def _alert(context: AssetExecutionContext, asset_name: str, failed: list[AssetCh
 )
 def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, lake: DataLake) -> MaterializeResult:
     store = lake.store
-    origins = origins_to_forecast(partition_keys(context), config)
+    keys = partition_keys(context)
+    origins = origins_to_forecast(keys, config)
     last_origin = dt.date.fromisoformat(origins[-1])
     needed_history = config.yearly_min_history_days + config.backtest_windows * config.horizon_days + 7
     first = dt.date.fromisoformat(origins[0]) - dt.timedelta(days=needed_history)
@@ -196,10 +201,20 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
             dict(latest.unique(["crossing_code", "direction", "metric"]).group_by("model").len().iter_rows())
             if latest.height else {}
         ),
-        "backtest_mase": MetadataValue.md(preview_markdown(backtest.sort("series", "model"), rows=200)),
         "charts": MetadataValue.path(store.url(*CHARTS_DIR, "latest")),
-        "chart_images": MetadataValue.md(charts.markdown_images(images) if images else "no charts"),
     })
+    heavy = {
+        "backtest_mase": MetadataValue.md(preview_markdown(backtest.sort("series", "model"), rows=200)),
+        "chart_images": MetadataValue.md(charts.markdown_images(images) if images else "no charts"),
+    }
+    if len(keys) <= INLINE_CHARTS_MAX_PARTITIONS:
+        metadata.update(heavy)
+    else:
+        context.log_event(AssetObservation(asset_key=context.asset_key, partition=origins[-1], metadata=heavy))
+        metadata["chart_images"] = MetadataValue.md(
+            f"Range run of {len(keys)} partitions: the charts and backtest of origin {origins[-1]} are on that "
+            f"partition's observation (asset Events) and under {store.url(*CHARTS_DIR, 'latest')}."
+        )
     return MaterializeResult(metadata=metadata, check_results=[check])
 
 

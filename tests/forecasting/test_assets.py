@@ -105,8 +105,11 @@ def test_range_run_forecasts_scores_and_charts(data_dir: Path, lake: DataLake,
     charts = sorted(p.name for p in (data_dir / "reports" / "forecasts" / "latest").iterdir())
     assert charts == ["NUR_ZHOLY_ROAD.png"]
     assert (data_dir / "reports" / "forecasts" / "latest" / "NUR_ZHOLY_ROAD.png").read_bytes()[:4] == b"\x89PNG"
-    meta = result.asset_materializations_for_node("throughput_forecast")[0].metadata
-    assert "data:image/png;base64," in meta["chart_images"].value
+    # A 90-partition range: charts and backtest go on one observation of the last origin, not 90 copies.
+    (observation,) = result.asset_observations_for_node("throughput_forecast")
+    assert observation.partition == "2026-03-31"
+    assert "data:image/png;base64," in observation.metadata["chart_images"].value
+    assert "| NUR_ZHOLY_ROAD|CN_TO_KZ|tonnes |" in observation.metadata["backtest_mase"].value
 
     outlook = read(data_dir, "alatau_zone_outlook")
     assert set(outlook["scenario"].to_list()) == {"low", "base", "high"}
@@ -141,3 +144,21 @@ def test_failing_monitors_post_an_alert(data_dir: Path, lake: DataLake, httpserv
     assert set(failed) == {"mase_at_most_1", "interval_coverage_80"}
     assert "NUR_ZHOLY_ROAD|CN_TO_KZ|tonnes" in failed["mase_at_most_1"]["series"]
     assert posted[1]["partition"] == LAST.isoformat()
+
+
+def test_one_partition_run_attaches_the_charts(data_dir: Path, lake: DataLake,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daily run: one origin, forecast from the history up to and including it, charts inline."""
+    monkeypatch.delenv(ALERT_WEBHOOK_ENV, raising=False)
+    seed(data_dir)
+    assert materialize(ASSETS[:2], resources={"lake": lake},
+                       tags=range_tags(START.isoformat(), LAST.isoformat())).success
+    result = materialize([throughput_forecast], resources={"lake": lake}, partition_key="2026-03-20",
+                         run_config={"ops": {"throughput_forecast": {"config": {"horizon_days": 7}}}})
+    assert result.success
+    forecasts = read(data_dir, "throughput_forecast")
+    assert forecasts["target_date"].min() == dt.date(2026, 3, 21) and forecasts["horizon_days"].max() == 7
+    meta = result.asset_materializations_for_node("throughput_forecast")[0].metadata
+    assert "data:image/png;base64," in meta["chart_images"].value
+    # Actuals after the origin are already there (a past origin): the chart shows them beside the forecast.
+    assert (data_dir / "reports" / "forecasts" / "origin=2026-03-20" / "NUR_ZHOLY_ROAD.png").exists()
