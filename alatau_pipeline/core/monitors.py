@@ -30,10 +30,25 @@ class MonitorOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+# Every key of a partitioning, by its id: listing ~3,000 daily keys costs more than judging a day.
+_KEYS: dict[int, tuple[PartitionsDefinition, dict[str, int], list[str]]] = {}
+
+
+def _positions(partitions_def: PartitionsDefinition, key: str) -> tuple[dict[str, int], list[str]]:
+    cached = _KEYS.get(id(partitions_def))
+    if cached is None or cached[0] is not partitions_def or key not in cached[1]:
+        every = list(partitions_def.get_partition_keys())  # refreshed when a newer key is asked for
+        cached = (partitions_def, {k: i for i, k in enumerate(every)}, every)
+        _KEYS[id(partitions_def)] = cached
+    return cached[1], cached[2]
+
+
 def history_keys(partitions_def: PartitionsDefinition, keys: Sequence[str], window: int) -> list[str]:
     """The ``window`` partition keys before the first of ``keys``, then ``keys`` themselves."""
-    every = list(partitions_def.get_partition_keys())
-    position = every.index(keys[0]) if keys and keys[0] in every else 0
+    if not keys:
+        return []
+    index, every = _positions(partitions_def, keys[0])
+    position = index.get(keys[0], 0)
     return [*every[max(0, position - window) : position], *keys]
 
 

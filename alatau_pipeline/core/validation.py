@@ -122,37 +122,74 @@ def to_pandas(frame: pl.DataFrame) -> Any:
 
 
 def run_expectations(frame: pl.DataFrame, expectations: Sequence[Expect], suite_name: str) -> BridgeResult:
-    """Validate ``frame`` against ``expectations`` in one GX call; one outcome per expectation, in order."""
+    """Validate ``frame`` against ``expectations``; one outcome per expectation, in order.
+
+    GX's cost is mostly per expectation, not per row, and most of it is building the counts and examples
+    a failure needs. So every expectation is first judged pass/fail in one ``BOOLEAN_ONLY`` call, and only
+    the ones that failed are run again, in a second call, for their counts and example values.
+    """
     missing = sorted({c for e in expectations for c in e.columns()} - set(frame.columns))
     if missing:
         raise ValidationMachineryError(f"{suite_name}: expectations reference column(s) not in the data: {missing}")
     # GX keeps one copy of identical expectations in a suite: send each once, map results back to all.
-    keys = [(e.gx_type, repr(sorted(e.kwargs.items()))) for e in expectations]
-    distinct = list(dict.fromkeys(keys))
-    first = {key: expectations[keys.index(key)] for key in distinct}
-    batch_definition = _batch_definition()
-    suite = _gx_suite([first[k] for k in distinct], suite_name)
+    keys = [_key(e) for e in expectations]
+    distinct = {key: expectations[keys.index(key)] for key in dict.fromkeys(keys)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": to_pandas(frame)})
-        result = batch.validate(
-            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
-        )
-    by_key: dict[tuple[str, str], Any] = {}
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": to_pandas(frame)})
+        verdicts = _validate(batch, list(distinct.values()), suite_name, "BOOLEAN_ONLY")
+        failed = [distinct[k] for k, item in verdicts.items() if not item.success]
+        details = _validate(batch, failed, suite_name, "SUMMARY") if failed else {}
+    results = {**verdicts, **details}
+    outcomes = [
+        _outcome(e, results[k].success, results[k].result, frame.height)
+        for e, k in zip(expectations, keys, strict=True)
+    ]
+    gx_result = {
+        "suite": suite_name,
+        "success": all(item.success for item in verdicts.values()),
+        "rows": frame.height,
+        "results": [results[k].to_json_dict() for k in distinct],
+    }
+    return BridgeResult(outcomes=outcomes, gx_result=gx_result)
+
+
+def _key(expectation: Expect) -> tuple[str, str]:
+    return expectation.gx_type, repr(sorted(expectation.kwargs.items()))
+
+
+def _validate(batch: Any, expectations: Sequence[Expect], suite_name: str, result_format: str) -> dict[Any, Any]:
+    """One GX validation of ``batch``; result per expectation key. Raises if GX could not compute one."""
+    fmt: Any = result_format if result_format == "BOOLEAN_ONLY" else {
+        "result_format": result_format, "partial_unexpected_count": EXAMPLES
+    }
+    result = batch.validate(_gx_suite(expectations, suite_name), result_format=fmt)
+    found: dict[Any, Any] = {}
     for item in result.results:
-        key = distinct[int(item.expectation_config.meta["index"])]
+        declared = expectations[int(item.expectation_config.meta["index"])]
         raised = _raised(item.exception_info)
         if raised:
-            raise ValidationMachineryError(f"{suite_name}: {first[key].label()} could not run: {raised}")
-        by_key[key] = item
-    lost = [first[k].label() for k in distinct if k not in by_key]
+            raise ValidationMachineryError(f"{suite_name}: {declared.label()} could not run: {raised}")
+        found[_key(declared)] = item
+    lost = [e.label() for e in expectations if _key(e) not in found]
     if lost:
         raise ValidationMachineryError(f"{suite_name}: GX returned no result for {lost}")
-    outcomes = [_outcome(e, by_key[k].success, by_key[k].result) for e, k in zip(expectations, keys, strict=True)]
-    return BridgeResult(outcomes=outcomes, gx_result=result.to_json_dict())
+    return found
+
+
+# Built GX suites by content: a mart's suite is the same on every run of a process, and building one
+# (pydantic models for every expectation) costs about as much as validating a day of data.
+_SUITES: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
 
 def _gx_suite(expectations: Sequence[Expect], suite_name: str) -> Any:
+    cache_key = (suite_name, tuple(_key(e) for e in expectations))
+    if cache_key not in _SUITES:
+        _SUITES[cache_key] = _build_suite(expectations, suite_name)
+    return _SUITES[cache_key]
+
+
+def _build_suite(expectations: Sequence[Expect], suite_name: str) -> Any:
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -180,14 +217,15 @@ def _raised(exception_info: Any) -> str:
     return ""
 
 
-def _outcome(declared: Expect, success: bool | None, result: dict[str, Any]) -> ExpectationOutcome:
+def _outcome(declared: Expect, success: bool | None, result: dict[str, Any], rows: int) -> ExpectationOutcome:
     examples = [_plain(v) for v in (result.get("partial_unexpected_list") or [])[:EXAMPLES]]
     observed = result.get("observed_value")
     return ExpectationOutcome(
         check=declared.check,
         expectation=declared.label(),
         success=bool(success),
-        element_count=int(result.get("element_count") or 0),
+        # BOOLEAN_ONLY results carry no counts: every expectation here judges every row of the frame.
+        element_count=int(result.get("element_count") or rows),
         unexpected_count=int(result.get("unexpected_count") or 0),
         examples=examples,
         observed=None if observed is None else _plain(observed),
@@ -200,7 +238,7 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or type(value) in (bool, int, float, str):  # not subclasses: numpy's float64 is one
         return value
     if hasattr(value, "item"):
         try:
