@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -106,11 +107,34 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterProcess
         yield processes
 
 
+@dataclass
+class Scenario:
+    baseline_ticks: list[dict]
+    backfills: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def backfills(dagster: DagsterProcesses) -> dict[str, str]:
-    """Both backfills launched at once, as soon as the processes are up: the backfill daemon works in
-    30-second iterations, so launching them together (the tests then wait for each) saves a minute."""
-    return {"clean": _launch_backfill(dagster, BACKFILL_DAYS), "faulty": _launch_backfill(dagster, FAULT_RANGE)}
+def scenario(dagster: DagsterProcesses) -> Scenario:
+    """Everything the daemon has to do, started at once (the tests then wait for each outcome): the
+    backfill daemon works in 30-second iterations, so waiting for one thing after another would cost
+    minutes. First the sensor's baseline tick, then a late correction dropped into the landing zone, then
+    both backfills launched through the webserver."""
+    wait_for("the sensor's baseline tick", lambda: _sensor_ticks(dagster) or None, timeout=60)
+    baseline = _sensor_ticks(dagster)
+    # A late correction arrives for a day long past.
+    corrections = demo_customs.generate_day(dt.date.fromisoformat(SENSOR_DAY), 7).files
+    name, rows = next(iter(corrections.items()))
+    _landing(dagster.data_dir, SENSOR_DAY, f"late_{name}").write_bytes(csv_bytes(name, rows))
+    backfills = {"clean": _launch_backfill(dagster, BACKFILL_DAYS), "faulty": _launch_backfill(dagster, FAULT_RANGE)}
+    return Scenario(baseline_ticks=baseline, backfills=backfills)
+
+
+def _sensor_ticks(dagster: DagsterProcesses) -> list[dict]:
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": "landing_zone_sensor"}
+    result = dagster.graphql(SENSOR_TICKS, selector=selector)["sensorOrError"]
+    assert result["__typename"] == "Sensor", result
+    assert result["sensorState"]["status"] == "RUNNING"  # on by default: nobody has to switch it on
+    return result["sensorState"]["ticks"]
 
 
 def _landing(data_dir: Path, day: str, name: str) -> Path:
@@ -151,25 +175,12 @@ def _mart_days(data_dir: Path, mart: str) -> set[str]:
     return {p.parent.name.removeprefix("date=") for p in (data_dir / "marts" / mart).glob("date=*/part-0.parquet")}
 
 
-def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(
-    dagster: DagsterProcesses, backfills: dict[str, str]
-) -> None:
-    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": "landing_zone_sensor"}
+def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(dagster: DagsterProcesses, scenario: Scenario) -> None:
+    # The first tick recorded what was already there (the seeded month) as history: no runs.
+    assert scenario.baseline_ticks and not any(t["runIds"] for t in scenario.baseline_ticks)
 
     def ticks() -> list[dict]:
-        result = dagster.graphql(SENSOR_TICKS, selector=selector)["sensorOrError"]
-        assert result["__typename"] == "Sensor", result
-        assert result["sensorState"]["status"] == "RUNNING"  # on by default: nobody has to switch it on
-        return result["sensorState"]["ticks"]
-
-    # The first tick records what is already there (the seeded month) as history: no runs.
-    wait_for("the sensor's baseline tick", lambda: ticks() or None, timeout=60)
-    assert not any(t["runIds"] for t in ticks())
-
-    # A late correction arrives for a day long past.
-    corrections = demo_customs.generate_day(dt.date.fromisoformat(SENSOR_DAY), 7).files
-    name, rows = next(iter(corrections.items()))
-    _landing(dagster.data_dir, SENSOR_DAY, f"late_{name}").write_bytes(csv_bytes(name, rows))
+        return _sensor_ticks(dagster)
 
     def sensor_run() -> dict | None:
         runs = dagster.graphql(RUNS_BY_TAG, key="alatau/trigger", value="landing_sensor")["runsOrError"]["results"]
@@ -192,8 +203,8 @@ def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(
     assert sum(len(t["runIds"]) for t in ticks()) == 1
 
 
-def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, backfills: dict[str, str]) -> None:
-    backfill = _wait_backfill_done(dagster, backfills["clean"])
+def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, scenario: Scenario) -> None:
+    backfill = _wait_backfill_done(dagster, scenario.backfills["clean"])
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill
     assert backfill["numPartitions"] == 30
     # One run for the 30 partitions (single-run backfill policy), covering the whole range.
@@ -230,10 +241,8 @@ def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, b
         }
 
 
-def test_failed_range_is_rerun_alone_once_the_file_is_fixed(
-    dagster: DagsterProcesses, backfills: dict[str, str]
-) -> None:
-    backfill_id = backfills["faulty"]
+def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProcesses, scenario: Scenario) -> None:
+    backfill_id = scenario.backfills["faulty"]
     backfill = _wait_backfill_done(dagster, backfill_id)
     assert backfill["status"] in {"FAILED", "COMPLETED_FAILED"}, backfill
     assert [r["status"] for r in backfill["runs"]] == ["FAILURE"]
