@@ -6,6 +6,8 @@ watching for new files, not new folders, is what brings them into the marts with
 Once per file: the cursor is a high-water mark of file modification times (plus the names seen at that
 exact instant, so two files written in the same second are both picked up); each run request also has a
 run key made of its partition and files, so a tick that is retried cannot launch the same run twice.
+The modification time is when the file arrived (a local write, an S3 PUT); a copy that back-dates it
+(``cp -p``, ``rsync -t``) would fall behind the high-water mark and not be seen.
 """
 
 import datetime as dt
