@@ -107,3 +107,30 @@ def test_monthly_history_is_counted_in_months() -> None:
         "2025-09", "2026-08", "2026-09"
     ]
     assert isinstance(TRADE_FLOWS_MONTHLY, MartSuite)
+
+
+CONTRACT_MARTS = {
+    "customs_items", "customs_daily", "crossing_throughput_daily", "trade_flows_monthly", "mirror_trade_monthly",
+    "throughput_forecast", "forecast_accuracy",
+}
+
+
+def test_every_contract_mart_has_blocking_checks_in_the_code_location() -> None:
+    from alatau_pipeline.definitions import defs
+    from alatau_pipeline.validation.definitions import discover_suites
+
+    assert {s.mart for s in discover_suites()} == CONTRACT_MARTS
+    graph = defs.resolve_asset_graph()
+    blocking = {key.asset_key.path[-1] for key in graph.asset_check_keys if key.name == "grain"}
+    assert blocking == CONTRACT_MARTS
+    daily = defs.resolve_job_def("daily_job")
+    assert daily.executor_def.name == "in_process"  # one process per run: GX imported once
+
+
+def test_loading_the_code_location_does_not_import_great_expectations() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, alatau_pipeline.definitions; print('great_expectations' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
