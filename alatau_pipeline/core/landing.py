@@ -48,6 +48,23 @@ def landing_files(store: PartitionedParquetStore, source: str, date: str) -> lis
     return [f for f in store.list_files(*folder) if f.endswith(LANDING_SUFFIXES)]
 
 
+def landing_bytes(store: PartitionedParquetStore, source: str, date: str) -> int:
+    """Uncompressed size of one partition's landing files, to size batches before reading them.
+
+    A gzip file's last four bytes hold its uncompressed size (mod 2**32, of its last member): an
+    estimate good enough for batching, read without decompressing anything.
+    """
+    total = 0
+    for file in landing_files(store, source, date):
+        size = store.fs.size(file)
+        if file.endswith(".gz") and size >= 4:
+            with store.fs.open(file, "rb") as handle:
+                handle.seek(size - 4)
+                size = int.from_bytes(handle.read(4), "little")
+        total += size
+    return total
+
+
 def decode_landing_bytes(name: str, raw: bytes) -> bytes:
     """Decompress (``.gz``), check UTF-8 and strip a byte-order mark; raise naming the file otherwise."""
     if name.endswith(".gz"):

@@ -10,8 +10,8 @@ from collections import Counter
 import polars as pl
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from alatau_pipeline.core.batching import partition_batches
-from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, read_landing_partition
+from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, DEFAULT_BATCH_ROWS, bounded_batches
+from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, landing_bytes, read_landing_partition
 from alatau_pipeline.core.metadata import table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
@@ -50,7 +50,9 @@ def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) 
     last_staged = pl.DataFrame()
     writes = []
 
-    for batch in partition_batches(keys):
+    # A month a batch, fewer days when they are busy, so memory stays bounded whatever the volume.
+    batches = bounded_batches(keys, lambda key: landing_bytes(store, SOURCE, key), DEFAULT_BATCH_LANDING_BYTES)
+    for batch in batches:
         frames: list[pl.DataFrame] = []
         for key in batch:
             try:
@@ -117,7 +119,11 @@ def customs_items(context: AssetExecutionContext, lake: DataLake) -> Materialize
     totals: Counter[str] = Counter()
     writes = []
     items = pl.DataFrame()
-    for batch in partition_batches(keys):
+
+    def staged_rows(key: str) -> int:
+        return store.count_rows(STAGING_ZONE, STAGED_DATASET, "date", [key])
+
+    for batch in bounded_batches(keys, staged_rows, DEFAULT_BATCH_ROWS):
         staged = store.read_partitions(STAGING_ZONE, STAGED_DATASET, "date", batch, missing_ok=False)
         items, counts = transform.customs_items(staged)
         writes += store.write_partitions(MARTS_ZONE, "customs_items", "date", items, batch)
@@ -154,7 +160,11 @@ def customs_daily(context: AssetExecutionContext, lake: DataLake) -> Materialize
     writes = []
     daily = pl.DataFrame()
     rows = 0
-    for batch in partition_batches(keys):
+
+    def item_rows(key: str) -> int:
+        return store.count_rows(MARTS_ZONE, "customs_items", "date", [key])
+
+    for batch in bounded_batches(keys, item_rows, DEFAULT_BATCH_ROWS):
         items = store.read_partitions(MARTS_ZONE, "customs_items", "date", batch, missing_ok=False)
         daily = transform.customs_daily(items)
         writes += store.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
