@@ -101,6 +101,16 @@ def _throughput(store: PartitionedParquetStore, first: dt.date, last: dt.date) -
     return scan.with_columns(pl.col("date").cast(pl.Date)).filter(pl.col("date").is_between(first, last)).collect()
 
 
+def _previous_forecast(store: PartitionedParquetStore, origin: dt.date, horizon: int) -> pl.DataFrame | None:
+    """The most recent stored forecast before ``origin`` whose targets reach into the history up to it."""
+    for days_back in range(1, horizon + 1):
+        key = (origin - dt.timedelta(days=days_back)).isoformat()
+        if store.has_partition(MARTS_ZONE, FORECAST_MART, "origin", key):
+            rows = store.read_partition(MARTS_ZONE, FORECAST_MART, "origin", key)
+            return rows.filter(pl.col("metric") == "tonnes").with_columns(pl.lit(key).alias("origin"))
+    return None
+
+
 def _alert(context: AssetExecutionContext, asset_name: str, failed: list[AssetCheckResult]) -> None:
     """Post the failing monitors to ALATAU_ALERT_WEBHOOK (if set) and log the outcome."""
     if not failed or alert_webhook() is None:
@@ -158,11 +168,13 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
 
     # Charts of the latest origin, one per crossing.
     chart_files, images = [], {}
+    previous = _previous_forecast(store, last_origin, config.horizon_days)
     for code in sorted(set(latest.get_column("crossing_code").to_list())):
         png = charts.crossing_chart(
             code, last_origin,
             throughput.filter(pl.col("crossing_code") == code),
             latest.filter((pl.col("crossing_code") == code) & (pl.col("metric") == "tonnes")),
+            previous.filter(pl.col("crossing_code") == code) if previous is not None else None,
         )
         for folder in (f"origin={origins[-1]}", "latest"):
             chart_files.append(store.write_bytes(png, *CHARTS_DIR, folder, f"{code}.png"))
