@@ -4,6 +4,7 @@ range validated in batches finds what one call finds, and the quarantine-share m
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -134,3 +135,18 @@ def test_loading_the_code_location_does_not_import_great_expectations() -> None:
     probe = "import sys, alatau_pipeline.definitions; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_a_partition_file_that_carries_its_partition_column_fails_schema(lake: DataLake) -> None:
+    # Written behind the storage module's back: contracts section 4 forbids it (pandas cannot read the mart).
+    path = lake.store.partition_file("marts", "customs_items", "date", DAY)
+    Path(path).parent.mkdir(parents=True)
+    items_frame().write_parquet(path)
+
+    found = validate_mart(lake.store, CUSTOMS_ITEMS, [DAY])
+
+    failed = [o for o in found.outcomes if not o.success]
+    assert [(o.check, o.expectation, o.examples) for o in failed] == [
+        ("schema", "expect_partition_column_only_in_path(date)", [DAY]),
+        ("schema", "expect_table_schema_to_match(declared columns and types)", []),
+    ]
