@@ -50,7 +50,8 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     )
     valid = good.filter(~pl.col("_conflict")).drop("_conflict")
     # The same row delivered again (in any file) counts once: the first delivery in file order wins.
-    valid = valid.with_columns(pl.int_range(pl.len()).over(key).gt(0).alias("is_duplicate"))
+    # (is_first_distinct, not a window: a window function over the four-column key costs ~4x as much.)
+    valid = valid.with_columns((~pl.struct(key).is_first_distinct()).alias("is_duplicate"))
 
     staged = valid.join(current_versions(raw), on=["date", "declaration_id"], how="left")
     quarantined = pl.concat([bad, conflict_rows.select(bad.columns)], how="vertical")
