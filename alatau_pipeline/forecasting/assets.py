@@ -153,6 +153,10 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
     keys = partition_keys(context)
     origins = origins_to_forecast(keys, config)
     last_origin = dt.date.fromisoformat(origins[-1])
+    # A forecast from an origin whose day has not been built yet would silently forecast from older data.
+    absent = [o for o in origins if not store.has_partition(MARTS_ZONE, THROUGHPUT_MART, "date", o)]
+    if absent:
+        raise Failure(description=f"{THROUGHPUT_MART} has no partition for origin(s) {absent}: materialize it first")
     needed_history = config.yearly_min_history_days + config.backtest_windows * config.horizon_days + 7
     first = dt.date.fromisoformat(origins[0]) - dt.timedelta(days=needed_history)
     # Actuals after the latest origin (when backfilling) appear on its charts.
