@@ -2,7 +2,9 @@
 
 Consistent with the demo customs data: each crossing/direction moves more tonnes than customs declares
 there (transit, e.g. China–Europe container trains and Russian oil, is not declared in Kazakhstan), so
-the base volume is at least the expected declared net tonnes divided by a declared share. On top: weekly
+the base volume is at least the expected declared net tonnes divided by a declared share, and each day's
+report at least that day's declared tonnes / 0.9 (outage days excepted: the customs demo knows no
+outages). On top: weekly
 and yearly rhythm, growth, the Chinese New Year dip on the roads, outages (a crossing reporting zero for
 a few days), occasional missing reports, late corrections (``corrections.csv`` in the same date folder
 with a later ``reported_at``) and a few faulty rows for the quarantine.
@@ -36,6 +38,9 @@ BASE_TONNES_2024: dict[tuple[str, str], float] = {
 }
 # At most this share of what crosses is declared to Kazakh customs (the rest is transit).
 MAX_DECLARED_SHARE = {"rail": 0.55, "road": 0.5, "pipeline": 0.85}
+# On any single day at most this share: small crossings see few, heavy-tailed declarations, so a day's
+# declared tonnes can jump far above their mean; the report of that day is raised to stay above them.
+MAX_DAY_DECLARED_SHARE = 0.9
 RAIL_WEEKDAY = np.array([1.02, 1.03, 1.02, 1.01, 1.0, 0.97, 0.95])  # rail runs every day
 OUTAGES_PER_YEAR = {"rail": 0.7, "road": 1.5, "pipeline": 0.3}
 MISSING_REPORT_RATE = 0.015
@@ -84,6 +89,23 @@ def outage_days(seed: int, code: str, mode: str, year: int) -> frozenset[dt.date
     return frozenset(days)
 
 
+def declared_tonnes_of_day(day: dt.date, seed: int) -> dict[tuple[str, str], float]:
+    """Net tonnes in the day's demo customs file per crossing and crossing direction (every row, faulty ones
+    too, so this is an upper bound of what customs_items will hold for the day)."""
+    rows = demo_customs.generate_day(day, seed).files["declarations.csv.gz"]
+    totals = (
+        rows.with_columns(pl.col("net_kg").cast(pl.Float64, strict=False).fill_null(0.0))
+        .group_by("crossing_code", "direction")
+        .agg((pl.col("net_kg").sum() / 1000).alias("tonnes"))
+    )
+    to_crossing = {customs: crossing for crossing, customs in _CUSTOMS_DIRECTION.items()}
+    return {
+        (code, to_crossing[direction]): tonnes
+        for code, direction, tonnes in totals.iter_rows()
+        if direction in to_crossing
+    }
+
+
 def _tonnes(day: dt.date, code: str, mode: str, direction: str, rng: np.random.Generator) -> float:
     weekday = WEEKDAY_FACTOR if mode == "road" else RAIL_WEEKDAY if mode == "rail" else np.ones(7)
     season_amplitude = 0.02 if mode == "pipeline" else 0.08
@@ -119,12 +141,15 @@ def generate_day(day: dt.date, seed: int = 20261125) -> dict[str, pl.DataFrame]:
     )
     rows: list[dict[str, str]] = []
     corrections: list[dict[str, str]] = []
+    declared = declared_tonnes_of_day(day, seed)
     for code, mode, opened in crossings().select("crossing_code", "mode", "opened_on").iter_rows():
         if opened > day:
             continue
         closed = day in outage_days(seed, code, mode, day.year)
         for direction in DIRECTIONS_BY_MODE[mode]:
             tonnes = 0.0 if closed else _tonnes(day, code, mode, direction, rng)
+            if not closed:
+                tonnes = max(tonnes, declared.get((code, direction), 0.0) / MAX_DAY_DECLARED_SHARE)
             if rng.random() < MISSING_REPORT_RATE:
                 continue
             row = {"report_date": day.isoformat(), "crossing_code": code, "direction": direction,
