@@ -40,8 +40,8 @@ TRADE_FLOWS_MONTHLY = MartSuite(
     **_MONTHLY,
     schema=_files_schema(TRADE_FLOWS_SCHEMA),
     grain=GRAIN,
-    # Comtrade leaves values a reporter did not publish empty; primary value is always there.
-    nullable=frozenset({"cif_usd", "fob_usd", "net_kg", "qty", "qty_unit", "gross_kg"}),
+    # Comtrade leaves values a reporter did not publish empty; the primary value is always there.
+    required=frozenset({"primary_value_usd"}),
     expectations=[
         in_set("reporter_iso", REPORTER_ISO),
         in_set("partner_iso", REPORTER_ISO),
@@ -73,7 +73,8 @@ MIRROR_TRADE_MONTHLY = MartSuite(
     **_MONTHLY,
     schema=_files_schema(MIRROR_SCHEMA),
     grain=MIRROR_GRAIN,
-    nullable=frozenset({"export_fob_usd", "import_cif_usd", "import_fob_est_usd", "log_ratio"}),
+    # One side of a flow may be unreported (coverage says which); the gap and coverage always exist.
+    required=frozenset({"gap_usd", "coverage"}),
     derived={
         "_coverage_of_values": pl.when(export.is_not_null() & import_cif.is_not_null())
         .then(pl.lit("both"))

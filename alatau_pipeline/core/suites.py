@@ -157,6 +157,9 @@ class MartSuite:
     missing_partitions_ok: bool = False
     monitors: Sequence[Monitor] = ()
     nullable: frozenset[str] = frozenset()  # schema columns allowed to hold nulls
+    # Columns that must never be null; None: every schema column not in ``nullable``. Suites of marts whose
+    # schema another domain owns name them, so a column added there later is not required by accident.
+    required: frozenset[str] | None = None
     zone: str = "marts"
     # Dagster partition key → the value in the mart's path (monthly marts: "2026-10-01" → "2026-10").
     partition_value: Callable[[str], str] = str
@@ -166,6 +169,7 @@ class MartSuite:
         known = {*self.schema, self.partition_column, *self.derived}
         unknown = sorted({c for e in self.all_expectations() for c in e.columns()} - known)
         unknown += sorted(set(self.grain) - known)
+        unknown += sorted(set(self.required or ()) - set(self.schema))
         if unknown:
             raise ValueError(f"suite of {self.mart} references column(s) not in its schema: {unknown}")
 
@@ -176,9 +180,12 @@ class MartSuite:
         derived: list[Expect] = [
             *not_null(*self.grain, check=GRAIN_CHECK),
             Expect(GRAIN_CHECK, "ExpectCompoundColumnsToBeUnique", {"column_list": grain}),
-            *not_null(*[c for c in self.schema if c not in self.nullable and c not in self.grain]),
+            *not_null(*[c for c in self.schema if self._required(c) and c not in self.grain]),
         ]
         return [*derived, *self.expectations]
+
+    def _required(self, column: str) -> bool:
+        return column in self.required if self.required is not None else column not in self.nullable
 
     def blocking_checks(self) -> list[str]:
         """Names of the blocking checks, in a stable order: schema, grain, declared ones, row_count."""

@@ -13,10 +13,8 @@ from alatau_pipeline.crossings.contract import DIRECTIONS, DIRECTIONS_BY_MODE, T
 from alatau_pipeline.reference import crossing_codes
 
 MART = "crossing_throughput_daily"
-# Columns that are null where no report came (a missing report is unknown, not zero).
-NULLABLE = frozenset(
-    {"trains", "wagons", "trucks", "teu", "tonnes", "capacity_utilization", "declared_net_tonnes", "reported_at"}
-)
+# Never null; the metrics are null where no report came (a missing report is unknown, not zero).
+REQUIRED = frozenset({"mode", "reported", "outage", "design_tonnes_per_day"})
 reported = pl.col("reported")
 
 CROSSING_THROUGHPUT_DAILY = MartSuite(
@@ -25,7 +23,7 @@ CROSSING_THROUGHPUT_DAILY = MartSuite(
     partition_column="date",
     schema=THROUGHPUT_SCHEMA,
     grain=("crossing_code", "direction"),
-    nullable=NULLABLE,
+    required=REQUIRED,
     derived={
         "_has_tonnes": pl.col("tonnes").is_not_null(),
         "_zero_tonnes": (pl.col("tonnes") == 0).fill_null(False),

@@ -45,7 +45,7 @@ THROUGHPUT_FORECAST = MartSuite(
     partition_column="origin",
     schema=FORECAST_SCHEMA,
     grain=(*SERIES_KEY, "target_date"),
-    nullable=frozenset({"naive_scale", "backtest_mase", "baseline_mase"}),
+    required=frozenset({"horizon_days", "model", *INTERVAL}),
     derived={"_horizon_from_dates": (pl.col("target_date") - pl.col("origin").str.to_date()).dt.total_days()},
     expectations=[
         *_codes,
@@ -77,7 +77,7 @@ FORECAST_ACCURACY = MartSuite(
     schema=ACCURACY_SCHEMA,
     grain=("origin", *SERIES_KEY),
     # Where no report came the actual, and so every error, is unknown.
-    nullable=frozenset({"actual", "error", "abs_error", "ape", "in_80", "in_95", "naive_scale"}),
+    required=frozenset({"horizon_days", "model", "reported", "outage", *INTERVAL}),
     derived={
         "_horizon_from_dates": (pl.col("date").str.to_date() - pl.col("origin")).dt.total_days(),
         "_error_mismatch": (pl.col("error") - (actual - yhat)).abs()

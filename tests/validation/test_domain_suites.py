@@ -77,6 +77,8 @@ CASES = [
      "codes", "expect_column_values_to_be_in_set(crossing_code)", "NOWHERE"),
     (CROSSING_THROUGHPUT_DAILY, throughput_frame, [DAY], "bad direction", set_value("direction", "EAST"), "codes",
      "expect_column_values_to_be_in_set(direction)", "EAST"),
+    (CROSSING_THROUGHPUT_DAILY, throughput_frame, [DAY], "mode missing", set_value("mode", None), "schema",
+     "expect_column_values_to_not_be_null(mode)", None),
     (CROSSING_THROUGHPUT_DAILY, throughput_frame, [DAY], "negative tonnes", set_value("tonnes", -3.0), "amounts",
      "expect_column_values_to_be_between(tonnes)", -3.0),
     (CROSSING_THROUGHPUT_DAILY, throughput_frame, [DAY], "reported without tonnes", set_value("tonnes", None),
