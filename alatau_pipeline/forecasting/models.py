@@ -182,7 +182,11 @@ def forecast_origin(history: pl.DataFrame, config: ForecastConfig) -> SeriesResu
                 })
     forecasts = pl.DataFrame(rows, schema=FORECAST_SCHEMA)
     # Traffic is never negative: clip the point forecast and both intervals at zero.
-    forecasts = forecasts.with_columns(pl.col("yhat", "lo_80", "hi_80", "lo_95", "hi_95").clip(lower_bound=0.0))
+    # NaN (an interval from too few residuals, a scale without observed pairs) is stored as null: unknown.
+    forecasts = forecasts.with_columns(
+        pl.col("yhat", "lo_80", "hi_80", "lo_95", "hi_95").clip(lower_bound=0.0).fill_nan(None),
+        pl.col("naive_scale").fill_nan(None),
+    )
     backtest = pl.DataFrame(
         backtest_rows, schema={"series": pl.String, "model": pl.String, "mase": pl.Float64, "chosen": pl.Boolean}
     )
