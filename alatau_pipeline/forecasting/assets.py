@@ -111,6 +111,12 @@ def _previous_forecast(store: PartitionedParquetStore, origin: dt.date, horizon:
     return None
 
 
+def _latest_stored_origin(store: PartitionedParquetStore) -> str:
+    folder = store.path(MARTS_ZONE, FORECAST_MART)
+    names = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in store.fs.ls(folder, detail=False)]
+    return max((n.split("=", 1)[1] for n in names if n.startswith("origin=")), default="")
+
+
 def _alert(context: AssetExecutionContext, asset_name: str, failed: list[AssetCheckResult]) -> None:
     """Post the failing monitors to ALATAU_ALERT_WEBHOOK (if set) and log the outcome."""
     if not failed or alert_webhook() is None:
@@ -170,8 +176,10 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
         writes += store.write_partitions(MARTS_ZONE, FORECAST_MART, "origin", latest, [origin])
         context.log.info(f"{FORECAST_MART}: origin {origin}, {latest.height} rows")
 
-    # Charts of the latest origin, one per crossing.
+    # Charts of the run's latest origin, one per crossing; reports/forecasts/latest/ only ever shows the most
+    # recent origin stored, so backfilling an old range does not replace the current charts there.
     chart_files, images = [], {}
+    folders = [f"origin={origins[-1]}"] + (["latest"] if origins[-1] >= _latest_stored_origin(store) else [])
     previous = _previous_forecast(store, last_origin, config.horizon_days)
     for code in sorted(set(latest.get_column("crossing_code").to_list())):
         png = charts.crossing_chart(
@@ -180,7 +188,7 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
             latest.filter((pl.col("crossing_code") == code) & (pl.col("metric") == "tonnes")),
             previous.filter(pl.col("crossing_code") == code) if previous is not None else None,
         )
-        for folder in (f"origin={origins[-1]}", "latest"):
+        for folder in folders:
             chart_files.append(store.write_bytes(png, *CHARTS_DIR, folder, f"{code}.png"))
         images[code] = png
 
@@ -217,7 +225,7 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
             dict(latest.unique(["crossing_code", "direction", "metric"]).group_by("model").len().iter_rows())
             if latest.height else {}
         ),
-        "charts": MetadataValue.path(store.url(*CHARTS_DIR, "latest")),
+        "charts": MetadataValue.path(store.url(*CHARTS_DIR, folders[0])),
     })
     heavy = {
         "backtest_mase": MetadataValue.md(preview_markdown(backtest.sort("series", "model"), rows=200)),

@@ -162,3 +162,19 @@ def test_one_partition_run_attaches_the_charts(data_dir: Path, lake: DataLake,
     assert "data:image/png;base64," in meta["chart_images"].value
     # Actuals after the origin are already there (a past origin): the chart shows them beside the forecast.
     assert (data_dir / "reports" / "forecasts" / "origin=2026-03-20" / "NUR_ZHOLY_ROAD.png").exists()
+
+
+def test_backfilling_an_older_origin_keeps_the_latest_charts(data_dir: Path, lake: DataLake,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALERT_WEBHOOK_ENV, raising=False)
+    seed(data_dir)
+    assert materialize(ASSETS[:2], resources={"lake": lake},
+                       tags=range_tags(START.isoformat(), LAST.isoformat())).success
+    config = {"ops": {"throughput_forecast": {"config": {"horizon_days": 7}}}}
+    for origin in ("2026-03-20", "2026-03-10"):
+        assert materialize([throughput_forecast], resources={"lake": lake}, partition_key=origin,
+                           run_config=config).success
+    charts = data_dir / "reports" / "forecasts"
+    assert (charts / "origin=2026-03-10" / "NUR_ZHOLY_ROAD.png").exists()
+    assert (charts / "latest" / "NUR_ZHOLY_ROAD.png").read_bytes() == (
+        charts / "origin=2026-03-20" / "NUR_ZHOLY_ROAD.png").read_bytes()
