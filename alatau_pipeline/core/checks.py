@@ -9,8 +9,9 @@ calls, not one per day. A blocking check that fails stops every asset downstream
 No ``from __future__ import annotations`` here: Dagster inspects the check function's ``context`` hint.
 """
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +22,11 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
+    Config,
     MetadataValue,
     multi_asset_check,
 )
+from pydantic import Field
 
 from alatau_pipeline.core import monitors as monitor_eval
 from alatau_pipeline.core.partition_stats import existing_files, file_schema, row_bounded_batches, row_counts
@@ -32,6 +35,8 @@ from alatau_pipeline.core.storage import PartitionedParquetStore
 from alatau_pipeline.core.suites import ROW_COUNT_CHECK, SCHEMA_CHECK, MartSuite
 from alatau_pipeline.core.validation import EXAMPLES, ExpectationOutcome, run_expectations
 from alatau_pipeline.core.validation_reports import write_reports
+
+THRESHOLD_FIELDS = ("window", "min_history", "max_ratio", "factor", "min_excess")
 
 # Rows handed to GX in one call: a month of customs items, bounded memory for a years-long backfill.
 DEFAULT_MAX_ROWS = 500_000
@@ -241,6 +246,32 @@ def _meta(value: Any) -> Any:
     return MetadataValue.json(value) if isinstance(value, (list, dict)) else value
 
 
+class ValidationConfig(Config):
+    """Run configuration of a mart's validation op (``ops: {<mart>_validation: {config: ...}}``)."""
+
+    thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Monitor name → thresholds to override for this run, e.g. "
+        "{'row_count_vs_trailing_28d': {'max_ratio': 4, 'min_history': 7}}",
+    )
+
+
+def with_thresholds(suite: MartSuite, thresholds: Mapping[str, Mapping[str, float]]) -> MartSuite:
+    """The suite with some monitors' thresholds (window, min_history, max_ratio, factor, min_excess) replaced."""
+    unknown = sorted(set(thresholds) - {m.name for m in suite.monitors})
+    if unknown:
+        raise ValueError(f"{suite.mart} has no monitor(s) {unknown}: {[m.name for m in suite.monitors]}")
+    monitors = []
+    for monitor in suite.monitors:
+        changes = dict(thresholds.get(monitor.name, {}))
+        for name, value in changes.items():
+            if name not in THRESHOLD_FIELDS or not hasattr(monitor, name):
+                raise ValueError(f"{monitor.name}: {name!r} is not a threshold of this monitor")
+            changes[name] = type(getattr(monitor, name))(value)
+        monitors.append(dataclasses.replace(monitor, **changes))
+    return dataclasses.replace(suite, monitors=monitors)
+
+
 def validation_checks(suite: MartSuite, max_rows: int = DEFAULT_MAX_ROWS) -> AssetChecksDefinition:
     """The Dagster asset checks of one mart: blocking structural checks plus warning monitors."""
     specs = [
@@ -261,9 +292,11 @@ def validation_checks(suite: MartSuite, max_rows: int = DEFAULT_MAX_ROWS) -> Ass
         name=f"{suite.mart}_validation",
         description=f"Validates the run's partitions of {suite.mart}; reports in reports/validation/{suite.mart}/",
     )
-    def _validate(context: AssetCheckExecutionContext, lake: DataLake) -> Iterator[AssetCheckResult]:
+    def _validate(
+        context: AssetCheckExecutionContext, config: ValidationConfig, lake: DataLake
+    ) -> Iterator[AssetCheckResult]:
         keys = list(context.partition_keys)
-        validation = validate_mart(lake.store, suite, keys, max_rows=max_rows)
+        validation = validate_mart(lake.store, with_thresholds(suite, config.thresholds), keys, max_rows=max_rows)
         failed = [o.expectation for o in validation.outcomes if not o.success]
         context.log.info(
             f"{suite.mart}: {len(keys)} partition(s), {validation.rows} rows, {len(failed)} failed expectation(s); "

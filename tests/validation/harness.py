@@ -56,13 +56,21 @@ def probe(suite: MartSuite):
 
 
 def run_checks(
-    lake: DataLake, suite: MartSuite, frame: pl.DataFrame, keys: Sequence[str], skip: Sequence[str] = ()
+    lake: DataLake,
+    suite: MartSuite,
+    frame: pl.DataFrame,
+    keys: Sequence[str],
+    skip: Sequence[str] = (),
+    thresholds: dict | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize stand-in → checks → probe over ``keys`` (one partition, or a range as one run)."""
     assets = [mart_stand_in(suite, frame, skip), probe(suite), validation_checks(suite)]
+    run_config = {"ops": {f"{suite.mart}_validation": {"config": {"thresholds": thresholds}}}} if thresholds else None
     if len(keys) == 1:
-        return materialize(assets, resources={"lake": lake}, partition_key=keys[0], raise_on_error=False)
-    return materialize(assets, resources={"lake": lake}, tags=range_tags(keys[0], keys[-1]), raise_on_error=False)
+        return materialize(assets, resources={"lake": lake}, partition_key=keys[0], raise_on_error=False,
+                           run_config=run_config)
+    return materialize(assets, resources={"lake": lake}, tags=range_tags(keys[0], keys[-1]), raise_on_error=False,
+                       run_config=run_config)
 
 
 def evaluations(result: ExecuteInProcessResult, mart: str) -> dict[str, AssetCheckEvaluation]:

@@ -203,6 +203,12 @@ def test_monitors_warn_on_an_outlier_day_without_blocking(lake: DataLake) -> Non
     assert result.success  # warnings do not fail the run …
     assert probe_ran(lake, CUSTOMS_DAILY, history[-1])  # … nor stop downstream assets
 
+    # Thresholds are run configuration: a 50× day passes when 100× is allowed.
+    relaxed = run_checks(lake, CUSTOMS_DAILY, frame, [history[-1]],
+                         thresholds={"stat_value_vs_trailing_28d": {"max_ratio": 100}})
+    value = evaluations(relaxed, "customs_daily")["stat_value_vs_trailing_28d"]
+    assert value.passed and "[1/100, 100]" in value.metadata["rule"].value
+
 
 def test_a_partition_with_too_little_history_passes_with_a_note(lake: DataLake) -> None:
     days = ["2026-11-01", "2026-11-02", "2026-11-03"]

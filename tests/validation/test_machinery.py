@@ -150,3 +150,15 @@ def test_a_partition_file_that_carries_its_partition_column_fails_schema(lake: D
         ("schema", "expect_partition_column_only_in_path(date)", [DAY]),
         ("schema", "expect_table_schema_to_match(declared columns and types)", []),
     ]
+
+
+def test_threshold_overrides_must_name_a_monitor_and_one_of_its_thresholds() -> None:
+    from alatau_pipeline.core.checks import with_thresholds
+
+    changed = with_thresholds(CUSTOMS_ITEMS, {"quarantine_share": {"factor": 5, "window": 14}})
+    share = next(m for m in changed.monitors if m.name == "quarantine_share")
+    assert (share.factor, share.window) == (5.0, 14)
+    with pytest.raises(ValueError, match="no monitor"):
+        with_thresholds(CUSTOMS_ITEMS, {"row_count": {"max_ratio": 2}})
+    with pytest.raises(ValueError, match="'max_ratio' is not a threshold"):
+        with_thresholds(CUSTOMS_ITEMS, {"quarantine_share": {"max_ratio": 2}})
