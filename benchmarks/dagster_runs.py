@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +28,11 @@ class Timed:
 
 
 def dagster_env(dagster_home: str, data_dir: str) -> dict[str, str]:
+    """Environment of a temporary instance configured like the project's (``dagster_home/dagster.yaml``)."""
     Path(dagster_home).mkdir(parents=True, exist_ok=True)
+    project_config = Path(__file__).resolve().parent.parent / "dagster_home" / "dagster.yaml"
+    if project_config.exists():
+        shutil.copyfile(project_config, Path(dagster_home) / "dagster.yaml")
     return os.environ | {"DAGSTER_HOME": dagster_home, "ALATAU_DATA_DIR": data_dir, "ALATAU_SOURCE": "demo"}
 
 

@@ -12,7 +12,8 @@ from alatau_pipeline.demo import customs as demo_customs
 from alatau_pipeline.demo.calendar import WEEKDAY_FACTOR, growth_factor, holiday_factor
 from alatau_pipeline.demo.seed import DEFAULT_SEED, csv_bytes
 
-# A year of daily partitions, so the 365-partition backfill reads the same landing files as the transforms.
+# At most a year of daily partitions, so the 365-partition backfill reads the same landing files as the
+# transforms.
 DAYS = 365
 FIRST_DAY = dt.date(2025, 1, 1)
 
@@ -22,6 +23,12 @@ class LandingSet:
     dates: list[str]
     items: int  # landing rows written (every file, faults and corrections included)
     files: int
+
+
+def days_for(items: int) -> int:
+    """Days of landing data for ``items``: the demo's daily volume, at least a month and at most a year
+    (so 200k items span ~12 weeks and 1M or more a full year of daily partitions)."""
+    return max(30, min(DAYS, round(items / demo_customs.BASE_ITEMS_PER_DAY)))
 
 
 def day_range(first: dt.date = FIRST_DAY, days: int = DAYS) -> list[dt.date]:

@@ -2,6 +2,7 @@
 
 ``python -m benchmarks.worker ENGINE LANDING_ROOT OUT_DIR``. The clock starts after the imports, so it
 measures the work, not the interpreter's start; the peak is this process's maximum resident set size.
+CPU seconds are reported too: on a machine shared with other work they vary far less than wall time.
 """
 
 from __future__ import annotations
@@ -28,14 +29,20 @@ def main(engine: str, landing_root: str, out_dir: str) -> None:
     module = importlib.import_module(ENGINES[engine])
     prepare = getattr(module, "prepare", None)
     state = prepare(landing_root, out_dir) if prepare else None
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), _cpu_seconds()
     if state is not None:
         module.run(landing_root, out_dir, state)
     else:
         module.run(landing_root, out_dir)
-    seconds = time.perf_counter() - began
+    seconds, cpu_s = time.perf_counter() - began, _cpu_seconds() - cpu_began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    print(json.dumps({"engine": engine, "seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"engine": engine, "seconds": seconds, "cpu_s": cpu_s, "peak_mb": peak_mb}))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process, all threads: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
