@@ -45,7 +45,8 @@ THROUGHPUT_FORECAST = MartSuite(
     partition_column="origin",
     schema=FORECAST_SCHEMA,
     grain=(*SERIES_KEY, "target_date"),
-    required=frozenset({"horizon_days", "model", *INTERVAL}),
+    # An interval from too few residuals is stored as null (unknown); the ordering is judged where known.
+    required=frozenset({"horizon_days", "model"}),
     derived={"_horizon_from_dates": (pl.col("target_date") - pl.col("origin").str.to_date()).dt.total_days()},
     expectations=[
         *_codes,
@@ -77,7 +78,7 @@ FORECAST_ACCURACY = MartSuite(
     schema=ACCURACY_SCHEMA,
     grain=("origin", *SERIES_KEY),
     # Where no report came the actual, and so every error, is unknown.
-    required=frozenset({"horizon_days", "model", "reported", "outage", *INTERVAL}),
+    required=frozenset({"horizon_days", "model", "reported", "outage"}),
     derived={
         "_horizon_from_dates": (pl.col("date").str.to_date() - pl.col("origin")).dt.total_days(),
         "_error_mismatch": (pl.col("error") - (actual - yhat)).abs()

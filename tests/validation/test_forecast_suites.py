@@ -89,6 +89,16 @@ def test_a_partition_breaking_a_blocking_expectation_fails_and_stops_downstream(
     assert_blocked(result, lake, suite, [ORIGIN], check, expectation, example)
 
 
+def test_unknown_intervals_stored_as_null_pass(lake: DataLake) -> None:
+    frame = forecast_frame().with_columns(
+        pl.when(pl.col("horizon_days") == 1).then(None).otherwise(pl.col(c)).alias(c) for c in ("lo_95", "hi_95")
+    )
+    result = run_checks(lake, THROUGHPUT_FORECAST, frame, [ORIGIN])
+
+    found = evaluations(result, THROUGHPUT_FORECAST.mart)
+    assert all(e.passed for e in found.values()), {k: e.description for k, e in found.items() if not e.passed}
+
+
 def test_a_forecast_range_that_wrote_only_some_origins_passes_with_a_note(lake: DataLake) -> None:
     days = ["2026-03-08", "2026-03-09", ORIGIN]
     frame = pl.concat([forecast_frame("2026-03-08"), forecast_frame(ORIGIN)])
