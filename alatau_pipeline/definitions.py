@@ -30,3 +30,12 @@ defs = Definitions.merge(
 )
 # Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
 defs = apply_mart_freshness(defs)
+
+# `dagster ... -m alatau_pipeline.definitions` without `-a` (contracts section 1) refuses a module holding
+# more than one Definitions object; the per-domain parts are merged into `defs` above, so drop their names.
+def _drop_merged_parts(namespace: dict[str, object]) -> None:
+    for name in [n for n, value in namespace.items() if isinstance(value, Definitions) and n != "defs"]:
+        del namespace[name]
+
+
+_drop_merged_parts(globals())
