@@ -7,6 +7,7 @@ module finds every such file, so adding a mart's suite is that one file and noth
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 
 from dagster import Definitions
