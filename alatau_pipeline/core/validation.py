@@ -109,7 +109,8 @@ def to_pandas(frame: pl.DataFrame) -> Any:
     Python objects, nulls stay nulls), while numeric columns become plain numpy columns, because GX's
     pandas engine has vectorized paths only for numpy dtypes and maps Arrow numbers value by value in
     Python (10-20x slower on a month of customs items). Nulls in numeric columns become NaN, which GX
-    treats as missing, as it does nulls.
+    treats as missing, as it does nulls (so a NaN the data itself held is judged as a missing value:
+    a not-null expectation catches it, a range expectation skips it).
     """
     import pandas as pd
 
