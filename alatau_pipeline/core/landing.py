@@ -140,7 +140,8 @@ def read_landing_partition(
 
 
 def empty_landing_frame(required_columns: Sequence[str]) -> pl.DataFrame:
-    schema = {c: pl.String for c in required_columns} | {"_line": pl.Int64, "_source_file": pl.String}
+    """A partition without files: the same columns, in the same order, as a parsed file's frame."""
+    schema = {"_line": pl.Int64} | {c: pl.String for c in required_columns} | {"_source_file": pl.String}
     return pl.DataFrame(schema=schema)
 
 

@@ -54,3 +54,15 @@ def test_single_run_backfill_equals_per_partition_runs(tmp_path):
         assert left.equals(right), f"{zone}/{name} differs between a single run and per-partition runs"
     items = _table(single, "marts", "customs_items")
     assert items["date"].n_unique() == len(DAYS)
+
+
+def test_range_with_days_without_files_stages_them_empty(data_dir, lake):
+    from tests.customs.landing_set import write_landing_set
+
+    write_landing_set(data_dir, "2026-11-20")  # 2026-11-19 and 2026-11-21 have no landing files
+    result = materialize(CUSTOMS_ASSETS, resources={"lake": lake}, tags=range_tags("2026-11-19", "2026-11-21"))
+    assert result.success
+    items = _table(data_dir, "marts", "customs_items")
+    assert items.height == 4 and items["date"].unique().cast(pl.String).to_list() == ["2026-11-20"]
+    written = sorted(p.parent.name for p in (data_dir / "marts" / "customs_items").rglob("*.parquet"))
+    assert written == ["date=2026-11-19", "date=2026-11-20", "date=2026-11-21"]
