@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.skip_dagster:
             env = dagster_runs.dagster_env(str(work / "dagster_home"), data)
+            dagster_runs.prepare_instance(env)
             dates = landing.dates[:backfill_partitions]
             backfill = dagster_runs.materialize_range(dates[0], dates[-1], env)
             say(f"single-run backfill of {len(dates)} partitions: {backfill.seconds:.1f} s (ok={backfill.ok})")
