@@ -81,6 +81,7 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
     periods = _periods(context)
     ledger = CallLedger(store, comtrade.daily_call_budget) if comtrade.source == "live" else None
     failures: dict[str, str] = {}
+    transient_failure = False
     per_month: dict[str, dict[str, int]] = {}
     answers = cut = 0
     try:
@@ -95,6 +96,7 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
                     raise  # nothing later can succeed either
                 except (ComtradeError, ComtradeFormatError) as exc:
                     failures[f"{period} reporter {reporter}"] = str(exc)
+                    transient_failure |= not isinstance(exc, ComtradeFormatError)
                     context.log.error(f"{period} reporter {reporter} not pulled: {exc}")
                     continue
                 per_month.setdefault(period, {})[str(reporter)] = report.records
@@ -111,6 +113,9 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
                 + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
             ),
             metadata={"failed": MetadataValue.json(failures)},
+            # An answer that is not the documented JSON was stored for inspection; fetching it again at once
+            # rarely helps, so only HTTP-level faults (which outlasted the client's retries) retry the step.
+            allow_retries=transient_failure,
         )
     return MaterializeResult(
         metadata={

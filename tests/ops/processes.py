@@ -92,6 +92,7 @@ def dagster_processes(home: Path, data_dir: Path, env: dict[str, str] | None = N
         **(env or {}),
     }
     workspace = str(REPO_ROOT / "workspace.yaml")
+    _create_instance_storage(home)
     commands = {
         # Loopback only, as every local command of this project: Dagster OSS has no login.
         "webserver": [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
@@ -115,6 +116,16 @@ def dagster_processes(home: Path, data_dir: Path, env: dict[str, str] | None = N
     finally:
         for process in started:
             _stop(process)
+
+
+def _create_instance_storage(home: Path) -> None:
+    """Create and stamp the instance's SQLite storage once, before the webserver, its code server and the
+    daemon start: left to them, they race to create it and can stamp two alembic heads."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
 
 
 def _check_alive(started: list[subprocess.Popen[bytes]]) -> None:
