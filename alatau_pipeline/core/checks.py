@@ -103,7 +103,7 @@ def _validate_frame(suite: MartSuite, frame: pl.DataFrame) -> tuple[list[Expecta
     frame = frame.with_columns(**derivable) if derivable else frame
     expectations = suite.all_expectations()
     runnable = [e for e in expectations if set(e.columns()) <= set(frame.columns)]
-    result = run_expectations(frame, runnable, f"{suite.mart}_suite") if runnable else None
+    result = run_expectations(frame, runnable, f"{suite.mart}_suite", suite.partition_column) if runnable else None
     found = iter(result.outcomes if result else [])
     outcomes = [
         next(found)
@@ -125,6 +125,7 @@ def merge_batches(batches: Sequence[Sequence[ExpectationOutcome]]) -> list[Expec
         for outcome in same:
             examples += [e for e in outcome.examples if e not in examples]
         notes = sorted({o.note for o in same if o.note})
+        partitions = sorted({p for o in same for p in o.partitions})
         observed = [o.observed for o in same if not o.success and o.observed is not None]
         merged.append(
             ExpectationOutcome(
@@ -134,6 +135,7 @@ def merge_batches(batches: Sequence[Sequence[ExpectationOutcome]]) -> list[Expec
                 element_count=sum(o.element_count for o in same),
                 unexpected_count=sum(o.unexpected_count for o in same),
                 examples=examples[:EXAMPLES],
+                partitions=partitions[:EXAMPLES],
                 observed=observed[0] if observed else same[-1].observed,
                 note="; ".join(notes),
             )

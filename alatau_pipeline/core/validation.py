@@ -43,6 +43,7 @@ class ExpectationOutcome:
     element_count: int = 0
     unexpected_count: int = 0
     examples: list[Any] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)  # partitions of some unexpected rows (partial)
     observed: Any = None
     note: str = ""
 
@@ -54,6 +55,8 @@ class ExpectationOutcome:
             parts[0] += f" of {self.element_count}"
         if self.examples:
             parts.append(f"e.g. {self.examples[:EXAMPLES]}")
+        if self.partitions:
+            parts.append(f"in partition(s) {self.partitions[:EXAMPLES]}")
         if self.observed is not None:
             parts.append(f"observed {self.observed}")
         if self.note:
@@ -122,7 +125,9 @@ def to_pandas(frame: pl.DataFrame) -> Any:
     return pd.concat([arrow, numbers], axis=1)[frame.columns]
 
 
-def run_expectations(frame: pl.DataFrame, expectations: Sequence[Expect], suite_name: str) -> BridgeResult:
+def run_expectations(
+    frame: pl.DataFrame, expectations: Sequence[Expect], suite_name: str, partition_column: str | None = None
+) -> BridgeResult:
     """Validate ``frame`` against ``expectations``; one outcome per expectation, in order.
 
     GX's cost is mostly per expectation, not per row, and most of it is building the counts and examples
@@ -140,10 +145,11 @@ def run_expectations(frame: pl.DataFrame, expectations: Sequence[Expect], suite_
         batch = _batch_definition().get_batch(batch_parameters={"dataframe": to_pandas(frame)})
         verdicts = _validate(batch, list(distinct.values()), suite_name, "BOOLEAN_ONLY")
         failed = [distinct[k] for k, item in verdicts.items() if not item.success]
-        details = _validate(batch, failed, suite_name, "SUMMARY") if failed else {}
+        index = [partition_column] if partition_column in frame.columns else []
+        details = _validate(batch, failed, suite_name, "SUMMARY", index) if failed else {}
     results = {**verdicts, **details}
     outcomes = [
-        _outcome(e, results[k].success, results[k].result, frame.height)
+        _outcome(e, results[k].success, results[k].result, frame.height, partition_column)
         for e, k in zip(expectations, keys, strict=True)
     ]
     gx_result = {
@@ -159,10 +165,17 @@ def _key(expectation: Expect) -> tuple[str, str]:
     return expectation.gx_type, repr(sorted(expectation.kwargs.items()))
 
 
-def _validate(batch: Any, expectations: Sequence[Expect], suite_name: str, result_format: str) -> dict[Any, Any]:
-    """One GX validation of ``batch``; result per expectation key. Raises if GX could not compute one."""
+def _validate(
+    batch: Any, expectations: Sequence[Expect], suite_name: str, result_format: str, index: Sequence[str] = ()
+) -> dict[Any, Any]:
+    """One GX validation of ``batch``; result per expectation key. Raises if GX could not compute one.
+
+    ``index`` columns (the partition column) are reported beside each unexpected row, so a failure in a
+    range names the partitions it is in.
+    """
     fmt: Any = result_format if result_format == "BOOLEAN_ONLY" else {
-        "result_format": result_format, "partial_unexpected_count": EXAMPLES
+        "result_format": result_format, "partial_unexpected_count": EXAMPLES,
+        **({"unexpected_index_column_names": list(index)} if index else {}),
     }
     result = batch.validate(_gx_suite(expectations, suite_name), result_format=fmt)
     found: dict[Any, Any] = {}
@@ -218,9 +231,15 @@ def _raised(exception_info: Any) -> str:
     return ""
 
 
-def _outcome(declared: Expect, success: bool | None, result: dict[str, Any], rows: int) -> ExpectationOutcome:
+def _outcome(
+    declared: Expect, success: bool | None, result: dict[str, Any], rows: int, partition_column: str | None
+) -> ExpectationOutcome:
     examples = [_plain(v) for v in (result.get("partial_unexpected_list") or [])[:EXAMPLES]]
     observed = result.get("observed_value")
+    indexed = result.get("partial_unexpected_index_list") or []
+    partitions = sorted(
+        {str(row[partition_column]) for row in indexed if isinstance(row, dict) and partition_column in row}
+    )
     return ExpectationOutcome(
         check=declared.check,
         expectation=declared.label(),
@@ -229,6 +248,7 @@ def _outcome(declared: Expect, success: bool | None, result: dict[str, Any], row
         element_count=int(result.get("element_count") or rows),
         unexpected_count=int(result.get("unexpected_count") or 0),
         examples=examples,
+        partitions=partitions,
         observed=None if observed is None else _plain(observed),
     )
 

@@ -73,7 +73,7 @@ def render_html(
     exp_rows = "".join(
         f"<tr class='{'ok' if o.success else 'bad'}'><td>{esc(o.check)}</td><td>{esc(o.expectation)}</td>"
         f"<td>{'pass' if o.success else 'FAIL'}</td><td>{o.unexpected_count}</td><td>{o.element_count}</td>"
-        f"<td>{esc(json.dumps(o.examples, default=str))}</td>"
+        f"<td>{esc(json.dumps(o.examples, default=str))}</td><td>{esc(', '.join(o.partitions))}</td>"
         f"<td>{esc('' if o.observed is None else json.dumps(o.observed, default=str))} {esc(o.note)}</td></tr>"
         for o in outcomes
     )
@@ -91,7 +91,8 @@ def render_html(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(mart)} validation</title>"
         f"<style>{style}</style></head><body>{head}"
         "<h2>Expectations (blocking)</h2><table><tr><th>check</th><th>expectation</th><th>result</th>"
-        f"<th>unexpected</th><th>rows</th><th>examples</th><th>observed / note</th></tr>{exp_rows}</table>"
+        f"<th>unexpected</th><th>rows</th><th>examples</th><th>in partitions</th><th>observed / note</th></tr>"
+        f"{exp_rows}</table>"
         "<h2>Monitors (warn)</h2><table><tr><th>monitor</th><th>result</th><th>finding</th><th>examples</th></tr>"
         f"{mon_rows}</table></body></html>"
     )
