@@ -48,7 +48,9 @@ def seed(data_dir: Path, shift_after: dt.date | None = None) -> None:
 
 def run_config() -> dict:
     return {"ops": {
-        "throughput_forecast": {"config": {"horizon_days": 28, "backtest_windows": 2, "range_max_origins": 3}},
+        "throughput_forecast": {"config": {
+            "horizon_days": 28, "backtest_windows": 2, "range_origin_step_days": 28, "range_max_origins": 3,
+        }},
         "forecast_accuracy": {"config": {"min_scored": 14}},
     }}
 
@@ -70,7 +72,7 @@ def test_range_run_forecasts_scores_and_charts(data_dir: Path, lake: DataLake,
     assert result.success
 
     forecasts = read(data_dir, "throughput_forecast")
-    # A range run forecasts the last origin and two more at 28-day steps back; nothing else.
+    # A sparse range run (run config) forecasts the last origin and two more at 28-day steps back; nothing else.
     origins = sorted({str(o) for o in forecasts["origin"].to_list()})
     assert origins == ["2026-02-03", "2026-03-03", "2026-03-31"]
     assert sorted(p.name for p in (data_dir / "marts" / "throughput_forecast").iterdir()) == [
@@ -178,3 +180,27 @@ def test_backfilling_an_older_origin_keeps_the_latest_charts(data_dir: Path, lak
     assert (charts / "origin=2026-03-10" / "NUR_ZHOLY_ROAD.png").exists()
     assert (charts / "latest" / "NUR_ZHOLY_ROAD.png").read_bytes() == (
         charts / "origin=2026-03-20" / "NUR_ZHOLY_ROAD.png").read_bytes()
+
+
+def test_range_of_origins_equals_each_origin_alone(tmp_path: Path) -> None:
+    """Contracts section 2: a single-run backfill of forecast origins gives the marts each partition alone gives."""
+    origins = [(LAST - dt.timedelta(days=i)).isoformat() for i in (2, 1, 0)]
+    config = {"ops": {"throughput_forecast": {"config": {"backtest_windows": 1}}}}
+    tables = {}
+    for mode in ("range", "alone"):
+        data_dir = tmp_path / mode
+        seed(data_dir)
+        lake = DataLake(data_dir=str(data_dir))
+        assert materialize([crossing_reports_staged, crossing_throughput_daily], resources={"lake": lake},
+                           tags=range_tags(START.isoformat(), LAST.isoformat())).success
+        if mode == "range":
+            runs = [range_tags(origins[0], origins[-1])]
+        else:
+            runs = [{"dagster/partition": o} for o in origins]
+        for tags in runs:
+            assert materialize([throughput_forecast], resources={"lake": lake}, tags=tags, run_config=config,
+                               selection=[throughput_forecast], partition_key=tags.get("dagster/partition")).success
+        frame = read(data_dir, "throughput_forecast")
+        tables[mode] = frame.sort(frame.columns)
+    assert sorted({str(o) for o in tables["range"]["origin"].to_list()}) == origins
+    assert tables["range"].equals(tables["alone"])
