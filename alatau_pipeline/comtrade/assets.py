@@ -37,7 +37,7 @@ from alatau_pipeline.comtrade.resources import (
     ComtradeError,
     ComtradeKeyRefused,
 )
-from alatau_pipeline.core.metadata import preview_markdown, table_metadata
+from alatau_pipeline.core.metadata import preview_markdown, row_count, table_metadata
 from alatau_pipeline.core.partitions import MONTHLY_PARTITIONS, SINGLE_RUN, month_key_to_period, partition_keys
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.ops.retries import LIVE_INGESTION_RETRY
@@ -125,7 +125,7 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
             "answers_cut_and_split": cut,
             "http_requests": comtrade.calls_made,
             "records_per_month": MetadataValue.json(per_month),
-            "dagster/row_count": sum(sum(v.values()) for v in per_month.values()),
+            **row_count(sum(sum(v.values()) for v in per_month.values()), len(periods)),
             "location": MetadataValue.path(store.url(*RAW)),
         }
     )

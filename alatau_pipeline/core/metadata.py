@@ -53,6 +53,15 @@ def preview_markdown(df: pl.DataFrame, rows: int = 10) -> str:
     return "\n".join(lines)
 
 
+def row_count(rows: int, partitions: int) -> dict[str, int]:
+    """The row count of a run, under the right name.
+
+    The UI reads ``dagster/row_count`` as the row count of the partition it is attached to, and Dagster
+    copies a range run's metadata to every partition of the range: a range run reports ``rows_in_run``.
+    """
+    return {"dagster/row_count": rows} if partitions == 1 else {"rows_in_run": rows}
+
+
 def table_metadata(
     df: pl.DataFrame,
     writes: Sequence[PartitionWrite],
@@ -61,7 +70,7 @@ def table_metadata(
 ) -> dict[str, Any]:
     """Standard metadata of a partitioned Parquet asset written through the storage layer."""
     metadata: dict[str, Any] = {
-        "dagster/row_count": df.height,
+        **row_count(sum(w.rows for w in writes), len(writes)),
         "dagster/column_schema": column_schema(df.schema, descriptions),
         "partitions_written": len(writes),
         "location": MetadataValue.path(location),

@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 
 from alatau_pipeline.core.batching import partition_batches
 from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, read_landing_partition
-from alatau_pipeline.core.metadata import table_metadata
+from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
@@ -93,7 +93,7 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
     return MaterializeResult(
         metadata={
             **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
-            "dagster/row_count": totals["rows_read"] - totals["rows_quarantined"],
+            **row_count(totals["rows_read"] - totals["rows_quarantined"], len(keys)),
             **{name: int(value) for name, value in totals.items()},
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded"
@@ -136,5 +136,5 @@ def crossing_throughput_daily(context: AssetExecutionContext, lake: DataLake) ->
         context.log.info(f"{THROUGHPUT_MART}: {len(writes)}/{len(keys)} partitions written")
     metadata = table_metadata(daily, writes, store.url(MARTS_ZONE, THROUGHPUT_MART), COLUMN_DESCRIPTIONS)
     metadata.update({name: int(value) for name, value in totals.items()})
-    metadata["dagster/row_count"] = totals["rows"]
+    metadata.update(row_count(totals["rows"], len(keys)))
     return MaterializeResult(metadata=metadata)

@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 
 from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, DEFAULT_BATCH_ROWS, bounded_batches
 from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, landing_bytes, read_landing_partition
-from alatau_pipeline.core.metadata import table_metadata
+from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
@@ -95,7 +95,7 @@ def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) 
     return MaterializeResult(
         metadata={
             **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
-            "dagster/row_count": totals["rows_staged"],
+            **row_count(totals["rows_staged"], len(keys)),
             **{name: int(value) for name, value in totals.items()},
             "files_read": files_read,
             "quarantine_reasons": MetadataValue.json(dict(reasons)),
@@ -139,7 +139,7 @@ def customs_items(context: AssetExecutionContext, lake: DataLake) -> Materialize
     return MaterializeResult(
         metadata={
             **table_metadata(items, writes, store.url(MARTS_ZONE, "customs_items"), COLUMN_DESCRIPTIONS),
-            "dagster/row_count": totals["rows_kept"],
+            **row_count(totals["rows_kept"], len(keys)),
             **{name: int(value) for name, value in totals.items()},
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded + rows_cancelled "
@@ -170,7 +170,7 @@ def customs_daily(context: AssetExecutionContext, lake: DataLake) -> Materialize
         writes += store.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
         rows += daily.height
     metadata = table_metadata(daily, writes, store.url(MARTS_ZONE, "customs_daily"), COLUMN_DESCRIPTIONS)
-    metadata["dagster/row_count"] = rows
+    metadata.update(row_count(rows, len(keys)))
     if daily.height:
         metadata["stat_value_usd_last_batch"] = float(daily["stat_value_usd"].sum())
     return MaterializeResult(metadata=metadata)

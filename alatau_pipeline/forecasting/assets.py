@@ -27,7 +27,7 @@ from dagster import (
     asset,
 )
 
-from alatau_pipeline.core.metadata import preview_markdown, table_metadata
+from alatau_pipeline.core.metadata import preview_markdown, row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.core.storage import PartitionedParquetStore
@@ -219,7 +219,7 @@ def throughput_forecast(context: AssetExecutionContext, config: ForecastConfig, 
     metadata = table_metadata(latest, writes, store.url(MARTS_ZONE, FORECAST_MART), DESCRIPTIONS)
     metadata.update({
         "origins_written": MetadataValue.json(origins),
-        "dagster/row_count": sum(w.rows for w in writes),
+        **row_count(sum(w.rows for w in writes), len(writes)),
         "models_chosen": MetadataValue.json(
             dict(latest.unique(["crossing_code", "direction", "metric"]).group_by("model").len().iter_rows())
             if latest.height else {}

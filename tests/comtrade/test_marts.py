@@ -158,7 +158,7 @@ def test_trailing_revision_window():
 
 
 def test_demo_runs_comtrade_over_the_whole_months_of_the_range():
-    keys_for = dict(DEMO_JOBS)["comtrade_job"]
+    keys_for = next(run.keys_for for run in DEMO_JOBS if run.job == "comtrade_job")
     assert keys_for(dt.date(2024, 11, 25), dt.date(2026, 11, 24)) == ("2024-11-01", "2026-10-01")
     assert keys_for(dt.date(2024, 11, 1), dt.date(2026, 10, 31)) == ("2024-11-01", "2026-10-01")
     assert demo_month_range(dt.date(2025, 1, 1), dt.date(2025, 1, 31)) == ("2025-01-01", "2025-01-01")
