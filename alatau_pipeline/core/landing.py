@@ -12,7 +12,7 @@ import functools
 import gzip
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -149,3 +149,53 @@ def _relative_name(store: PartitionedParquetStore, file: str) -> str:
     """File name relative to the data root (``landing/...``), as errors and lineage columns show it."""
     root = store.path()
     return file[len(root) + 1 :] if file.startswith(root + "/") else file
+
+
+@dataclass
+class LandingRangeReader:
+    """Reads a run's landing partitions batch by batch for a staging asset.
+
+    A partition with a file that cannot be read is set aside (its error kept, nothing of it returned) so
+    the rest of the range is still staged; :meth:`raise_for_unreadable` then fails the step naming every
+    such file, and the marts keep their previous version of those partitions.
+    """
+
+    store: PartitionedParquetStore
+    source: str
+    columns: Sequence[str]
+    log: Callable[[str], None] = print
+    failures: dict[str, str] = field(default_factory=dict)  # partition key -> the file and its fault
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> columns ignored
+    files_read: int = 0
+
+    def read_batch(self, batch: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
+        """All rows (with a ``date`` column) of the batch's readable partitions, and those partitions."""
+        frames: list[pl.DataFrame] = []
+        readable: list[str] = []
+        for key in batch:
+            try:
+                landing = read_landing_partition(self.store, self.source, key, self.columns)
+            except LandingFileError as exc:
+                self.failures[key] = str(exc)
+                self.log(f"partition {key} not staged: {exc}")
+                continue
+            self.files_read += len(landing.files)
+            self.extra_columns.update(landing.extra_columns)
+            frames.append(landing.rows.with_columns(pl.lit(key).alias("date")))
+            readable.append(key)
+        rows = pl.concat(frames) if frames else empty_landing_frame(self.columns).with_columns(pl.lit("").alias("date"))
+        return rows, readable
+
+    def raise_for_unreadable(self) -> None:
+        if not self.failures:
+            return
+        from dagster import Failure, MetadataValue
+
+        raise Failure(
+            description=(
+                f"{len(self.failures)} partition(s) not staged because a landing file could not be read; "
+                "their previous data is untouched: "
+                + "; ".join(f"{key}: {error}" for key, error in sorted(self.failures.items()))
+            ),
+            metadata={"failed_partitions": MetadataValue.json(self.failures)},
+        )

@@ -7,10 +7,10 @@ of days, processed in month-sized batches, each partition written atomically.
 from collections import Counter
 
 import polars as pl
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from alatau_pipeline.core.batching import partition_batches
-from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, read_landing_partition
+from alatau_pipeline.core.landing import LandingRangeReader
 from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
@@ -43,33 +43,15 @@ _COMMON = {
 def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    failures: dict[str, str] = {}
+    reader = LandingRangeReader(store, SOURCE, COLUMNS, log=context.log.error)
     totals: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    extra_columns: dict[str, list[str]] = {}
-    files_read = 0
     last_staged = pl.DataFrame()
     writes = []
     for batch in partition_batches(keys):
-        frames: list[pl.DataFrame] = []
-        for key in batch:
-            try:
-                landing = read_landing_partition(store, SOURCE, key, COLUMNS)
-            except LandingFileError as exc:
-                failures[key] = str(exc)
-                context.log.error(f"partition {key} not staged: {exc}")
-                continue
-            files_read += len(landing.files)
-            extra_columns.update(landing.extra_columns)
-            frames.append(landing.rows.with_columns(pl.lit(key).alias("date")))
-        good_keys = [k for k in batch if k not in failures]
+        raw, good_keys = reader.read_batch(batch)
         if not good_keys:
             continue
-        # diagonal: a day without files comes back with the columns in another order than a parsed file.
-        if frames:
-            raw = pl.concat(frames, how="diagonal")
-        else:
-            raw = empty_landing_frame(COLUMNS).with_columns(pl.lit("").alias("date"))
         result = transform.stage(raw)
         write_quarantine(store, SOURCE, result.quarantined, COLUMNS, good_keys)
         writes += store.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
@@ -82,14 +64,7 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
         last_staged = result.staged
         context.log.info(f"staged {len(writes)}/{len(keys)} partitions: {raw.height} rows read")
 
-    if failures:
-        raise Failure(
-            description=(
-                f"{len(failures)} partition(s) not staged because a landing file could not be read; "
-                "their previous data is untouched: " + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
-            ),
-            metadata={"failed_partitions": MetadataValue.json(failures)},
-        )
+    reader.raise_for_unreadable()
     return MaterializeResult(
         metadata={
             **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
@@ -98,9 +73,9 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded"
             ),
-            "files_read": files_read,
+            "files_read": reader.files_read,
             "quarantine_reasons": MetadataValue.json(dict(reasons)),
-            "extra_columns_ignored": MetadataValue.json(extra_columns),
+            "extra_columns_ignored": MetadataValue.json(reader.extra_columns),
             "quarantine": MetadataValue.path(store.url(QUARANTINE_ZONE, SOURCE)),
         }
     )

@@ -8,10 +8,10 @@ range of days, processed in month-sized batches, each partition written atomical
 from collections import Counter
 
 import polars as pl
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, DEFAULT_BATCH_ROWS, bounded_batches
-from alatau_pipeline.core.landing import LandingFileError, empty_landing_frame, landing_bytes, read_landing_partition
+from alatau_pipeline.core.landing import LandingRangeReader, landing_bytes
 from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
@@ -42,32 +42,18 @@ _COMMON = {
 def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    failures: dict[str, str] = {}
+    reader = LandingRangeReader(store, SOURCE, COLUMNS, log=context.log.error)
     totals: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    extra_columns: dict[str, list[str]] = {}
-    files_read = 0
     last_staged = pl.DataFrame()
     writes = []
 
     # A month a batch, fewer days when they are busy, so memory stays bounded whatever the volume.
     batches = bounded_batches(keys, lambda key: landing_bytes(store, SOURCE, key), DEFAULT_BATCH_LANDING_BYTES)
     for batch in batches:
-        frames: list[pl.DataFrame] = []
-        for key in batch:
-            try:
-                landing = read_landing_partition(store, SOURCE, key, COLUMNS)
-            except LandingFileError as exc:
-                failures[key] = str(exc)
-                context.log.error(f"partition {key} not staged: {exc}")
-                continue
-            files_read += len(landing.files)
-            extra_columns.update(landing.extra_columns)
-            frames.append(landing.rows.with_columns(pl.lit(key).alias("date")))
-        good_keys = [k for k in batch if k not in failures]
+        raw, good_keys = reader.read_batch(batch)
         if not good_keys:
             continue
-        raw = pl.concat(frames) if frames else empty_landing_frame(COLUMNS).with_columns(pl.lit("").alias("date"))
         result = transform.stage(raw)
         write_quarantine(store, SOURCE, result.quarantined, COLUMNS, good_keys)
         writes += store.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
@@ -83,23 +69,15 @@ def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) 
             f"{raw.height} rows read, {result.quarantined.height} quarantined"
         )
 
-    if failures:
-        raise Failure(
-            description=(
-                f"{len(failures)} partition(s) not staged because a landing file could not be read; "
-                "their previous data is untouched: " + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
-            ),
-            metadata={"failed_partitions": MetadataValue.json(failures)},
-        )
-
+    reader.raise_for_unreadable()
     return MaterializeResult(
         metadata={
             **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
             **row_count(totals["rows_staged"], len(keys)),
             **{name: int(value) for name, value in totals.items()},
-            "files_read": files_read,
+            "files_read": reader.files_read,
             "quarantine_reasons": MetadataValue.json(dict(reasons)),
-            "extra_columns_ignored": MetadataValue.json(extra_columns),
+            "extra_columns_ignored": MetadataValue.json(reader.extra_columns),
             "quarantine": MetadataValue.path(store.url(QUARANTINE_ZONE, SOURCE)),
         }
     )
