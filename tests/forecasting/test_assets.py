@@ -193,10 +193,8 @@ def test_range_of_origins_equals_each_origin_alone(tmp_path: Path) -> None:
         lake = DataLake(data_dir=str(data_dir))
         assert materialize([crossing_reports_staged, crossing_throughput_daily], resources={"lake": lake},
                            tags=range_tags(START.isoformat(), LAST.isoformat())).success
-        if mode == "range":
-            runs = [range_tags(origins[0], origins[-1])]
-        else:
-            runs = [{"dagster/partition": o} for o in origins]
+        single = [{"dagster/partition": o} for o in origins]
+        runs = [range_tags(origins[0], origins[-1])] if mode == "range" else single
         for tags in runs:
             assert materialize([throughput_forecast], resources={"lake": lake}, tags=tags, run_config=config,
                                selection=[throughput_forecast], partition_key=tags.get("dagster/partition")).success
