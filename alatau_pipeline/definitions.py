@@ -7,35 +7,33 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from alatau_pipeline.comtrade.definitions import defs as comtrade_defs
+from alatau_pipeline.comtrade import definitions as comtrade_definitions
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.crossings.definitions import defs as crossings_defs
-from alatau_pipeline.customs.definitions import defs as customs_defs
-from alatau_pipeline.forecasting.definitions import defs as forecasting_defs
+from alatau_pipeline.crossings import definitions as crossings_definitions
+from alatau_pipeline.customs import definitions as customs_definitions
+from alatau_pipeline.forecasting import definitions as forecasting_definitions
 from alatau_pipeline.jobs import comtrade_job, daily_job
-from alatau_pipeline.ops.definitions import defs as ops_defs
+from alatau_pipeline.ops import definitions as ops_definitions
 from alatau_pipeline.ops.freshness import apply_mart_freshness
-from alatau_pipeline.validation.definitions import defs as validation_defs
+from alatau_pipeline.validation import definitions as validation_definitions
 
-# Steps of this pipeline are short Polars transforms; running them in one process means a run pays for
-# importing the code location (and Great Expectations, where checks need it) once instead of per step.
-shared_defs = Definitions(
-    resources={"lake": DataLake()},
-    jobs=[daily_job, comtrade_job],
-    executor=in_process_executor,
-)
-
+# Only `defs` is a Definitions object at module level: `dagster ... -m alatau_pipeline.definitions`
+# without `-a` (contracts section 1) refuses a module holding more than one, so the domains' parts are
+# reached through their modules.
 defs = Definitions.merge(
-    shared_defs, customs_defs, crossings_defs, forecasting_defs, ops_defs, comtrade_defs, validation_defs
+    Definitions(
+        resources={"lake": DataLake()},
+        jobs=[daily_job, comtrade_job],
+        # Steps of this pipeline are short Polars transforms; running them in one process means a run pays
+        # for importing the code location (and Great Expectations, where checks need it) once, not per step.
+        executor=in_process_executor,
+    ),
+    customs_definitions.defs,
+    crossings_definitions.defs,
+    forecasting_definitions.defs,
+    ops_definitions.defs,
+    comtrade_definitions.defs,
+    validation_definitions.defs,
 )
 # Every mart declares how fresh it must be (daily marts by 08:00 Almaty); see ops/freshness.py.
 defs = apply_mart_freshness(defs)
-
-# `dagster ... -m alatau_pipeline.definitions` without `-a` (contracts section 1) refuses a module holding
-# more than one Definitions object; the per-domain parts are merged into `defs` above, so drop their names.
-def _drop_merged_parts(namespace: dict[str, object]) -> None:
-    for name in [n for n, value in namespace.items() if isinstance(value, Definitions) and n != "defs"]:
-        del namespace[name]
-
-
-_drop_merged_parts(globals())
