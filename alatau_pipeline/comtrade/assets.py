@@ -40,9 +40,9 @@ from alatau_pipeline.comtrade.resources import (
 from alatau_pipeline.core.metadata import preview_markdown, row_count, table_metadata
 from alatau_pipeline.core.partitions import MONTHLY_PARTITIONS, SINGLE_RUN, month_key_to_period, partition_keys
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.storage import MARTS_ZONE
 from alatau_pipeline.ops.retries import LIVE_INGESTION_RETRY
 
-MARTS_ZONE = "marts"
 COMTRADE_POOL = "comtrade"
 
 _COMMON = {

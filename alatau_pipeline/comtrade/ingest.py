@@ -29,9 +29,9 @@ import polars as pl
 from alatau_pipeline.comtrade import hs
 from alatau_pipeline.comtrade.parse import parse_answer
 from alatau_pipeline.comtrade.resources import ComtradeBudgetExhausted, ComtradeClient, ComtradeError
-from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.storage import RAW_ZONE, PartitionedParquetStore
 
-RAW = ("raw", "comtrade")
+RAW = (RAW_ZONE, "comtrade")
 HS_REFERENCE_FILE = (*RAW, "reference", "HS.json")
 # The HS dimension as one table (every HS6 code with chapter and section names) for analysts' joins.
 HS_DIMENSION_FILE = (*RAW, "reference", "hs_classification.parquet")

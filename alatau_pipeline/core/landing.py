@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.storage import LANDING_ZONE, PartitionedParquetStore
 
-LANDING_ZONE = "landing"
 LANDING_SUFFIXES = (".csv", ".csv.gz")
 _BOM = b"\xef\xbb\xbf"
 

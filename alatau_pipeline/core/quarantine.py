@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from alatau_pipeline.core.storage import PartitionedParquetStore, PartitionWrite
+from alatau_pipeline.core.storage import QUARANTINE_ZONE, PartitionedParquetStore, PartitionWrite
 
-QUARANTINE_ZONE = "quarantine"
 LINEAGE_COLUMNS = ("_reason", "_source_file", "_line")
 
 

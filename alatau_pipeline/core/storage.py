@@ -28,6 +28,14 @@ import fsspec
 import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
+# The zones below ALATAU_DATA_DIR (contracts section 1, plus staging/ for typed, checked landing rows).
+LANDING_ZONE = "landing"
+RAW_ZONE = "raw"
+STAGING_ZONE = "staging"
+MARTS_ZONE = "marts"
+QUARANTINE_ZONE = "quarantine"
+REPORTS_ZONE = "reports"
+
 PART_FILE = "part-0.parquet"
 # Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
 _TMP_SUFFIX = ".parquet.inprogress"

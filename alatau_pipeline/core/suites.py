@@ -20,6 +20,8 @@ from typing import Any
 import polars as pl
 from dagster import PartitionsDefinition
 
+from alatau_pipeline.core.storage import MARTS_ZONE
+
 # Blocking checks every suite has, whatever it declares.
 SCHEMA_CHECK = "schema"
 GRAIN_CHECK = "grain"
@@ -160,7 +162,7 @@ class MartSuite:
     # Columns that must never be null; None: every schema column not in ``nullable``. Suites of marts whose
     # schema another domain owns name them, so a column added there later is not required by accident.
     required: frozenset[str] | None = None
-    zone: str = "marts"
+    zone: str = MARTS_ZONE
     # Dagster partition key → the value in the mart's path (monthly marts: "2026-10-01" → "2026-10").
     partition_value: Callable[[str], str] = str
 

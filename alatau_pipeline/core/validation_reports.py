@@ -14,10 +14,9 @@ from dataclasses import asdict
 from typing import Any
 
 from alatau_pipeline.core.monitors import MonitorOutcome
-from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.storage import REPORTS_ZONE, PartitionedParquetStore
 from alatau_pipeline.core.validation import ExpectationOutcome
 
-REPORTS_ZONE = "reports"
 VALIDATION_FOLDER = "validation"
 
 

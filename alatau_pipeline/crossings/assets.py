@@ -15,12 +15,11 @@ from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE
 from alatau_pipeline.crossings import transform
 from alatau_pipeline.crossings.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
 from alatau_pipeline.customs.assets import customs_items
 
-STAGING_ZONE = "staging"
-MARTS_ZONE = "marts"
 STAGED_DATASET = "crossing_reports"
 THROUGHPUT_MART = "crossing_throughput_daily"
 

@@ -16,11 +16,10 @@ from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE
 from alatau_pipeline.customs import transform
 from alatau_pipeline.customs.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
 
-STAGING_ZONE = "staging"
-MARTS_ZONE = "marts"
 STAGED_DATASET = "customs_declarations"
 
 _COMMON = {

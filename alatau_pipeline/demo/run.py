@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from alatau_pipeline.comtrade.revisions import demo_month_range
-from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.storage import MARTS_ZONE, QUARANTINE_ZONE, REPORTS_ZONE, PartitionedParquetStore
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -102,16 +102,16 @@ def summarize(data_dir: str, say: Callable[[str], None]) -> None:
     store = PartitionedParquetStore(data_dir)
     say("marts (read them with polars.scan_parquet(<path>/**/*.parquet, hive_partitioning=True)):")
     for mart in MARTS:
-        if not store.exists("marts", mart):
+        if not store.exists(MARTS_ZONE, mart):
             continue
-        frame = pl.scan_parquet(store.glob_url("marts", mart), hive_partitioning=True)
+        frame = pl.scan_parquet(store.glob_url(MARTS_ZONE, mart), hive_partitioning=True)
         rows = frame.select(pl.len()).collect().item()
-        say(f"  {mart:<28} {rows:>12,} rows   {store.url('marts', mart)}")
-    if store.exists("quarantine"):
-        for source in sorted(os.listdir(store.path("quarantine"))) if store.is_local else []:
-            rows = pl.scan_parquet(store.glob_url("quarantine", source)).select(pl.len()).collect().item()
+        say(f"  {mart:<28} {rows:>12,} rows   {store.url(MARTS_ZONE, mart)}")
+    if store.exists(QUARANTINE_ZONE):
+        for source in sorted(os.listdir(store.path(QUARANTINE_ZONE))) if store.is_local else []:
+            rows = pl.scan_parquet(store.glob_url(QUARANTINE_ZONE, source)).select(pl.len()).collect().item()
             say(f"  quarantine/{source:<17} {rows:>12,} rows   {store.url('quarantine', source)}")
     say("open the Dagster UI on the same instance: DAGSTER_HOME=$PWD/dagster_home uv run dagster dev -h 127.0.0.1")
-    if store.exists("reports", "forecasts", "latest"):
+    if store.exists(REPORTS_ZONE, "forecasts", "latest"):
         # Forecast charts (one PNG per crossing, latest origin); also inlined in throughput_forecast's metadata.
         say(f"forecast charts: {store.url('reports', 'forecasts', 'latest')}/<CROSSING>.png")

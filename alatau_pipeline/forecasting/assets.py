@@ -30,7 +30,7 @@ from dagster import (
 from alatau_pipeline.core.metadata import preview_markdown, row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.core.storage import PartitionedParquetStore
+from alatau_pipeline.core.storage import MARTS_ZONE, REPORTS_ZONE, PartitionedParquetStore
 from alatau_pipeline.crossings.assets import THROUGHPUT_MART, crossing_throughput_daily
 from alatau_pipeline.forecasting import charts
 from alatau_pipeline.forecasting.alerts import alert_webhook, post_alert
@@ -41,11 +41,10 @@ from alatau_pipeline.forecasting.scoring import rolling_monitors, score
 from alatau_pipeline.forecasting.series import history_until, long_history
 from alatau_pipeline.reference import crossings
 
-MARTS_ZONE = "marts"
 FORECAST_MART = "throughput_forecast"
 ACCURACY_MART = "forecast_accuracy"
 OUTLOOK_MART = "alatau_zone_outlook"
-CHARTS_DIR = ("reports", "forecasts")
+CHARTS_DIR = (REPORTS_ZONE, "forecasts")
 # Dagster records a range run's metadata once per partition of the range: inlined charts (~600 kB) over a
 # two-year range would write ~0.5 GB to the event log. Longer runs attach them to one observation instead.
 INLINE_CHARTS_MAX_PARTITIONS = 31
