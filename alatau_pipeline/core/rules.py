@@ -45,9 +45,10 @@ class ColumnRule:
                 expr = raw.str.to_date("%Y-%m-%d", strict=False)
         return expr.alias(self.name)
 
-    def violations(self) -> list[tuple[str, pl.Expr]]:
+    def violations(self, typed: pl.Expr | None = None) -> list[tuple[str, pl.Expr]]:
+        """(reason, broken) pairs; ``typed`` is the already parsed column, when the caller has it."""
         raw = pl.col(self.name)
-        typed = self.typed()
+        typed = self.typed() if typed is None else typed
         rules: list[tuple[str, pl.Expr]] = []
         if self.required:
             rules.append((f"missing_{self.name}", raw.is_null()))
@@ -91,13 +92,20 @@ def apply_rules(
     only where the values involved parsed.
     """
     column_rules = [rule for column in columns for rule in column.violations()]
-    # Booleans first, reason text only for the rejected rows: joining dozens of mostly-null string columns
-    # for every row cost more than all the rules together, and only a few percent of rows need it.
-    typed = rows.with_columns(any_broken(column_rules).alias("_column_bad")).with_columns(
-        column.typed() for column in columns
+    # Every column is parsed once, and judged by its own expression: Polars runs the expressions of one
+    # select in parallel, while a single expression over all columns would run on one core.
+    parsed_name = {column.name: f"__parsed_{column.name}" for column in columns}
+    parsed = rows.with_columns(column.typed().alias(parsed_name[column.name]) for column in columns)
+    verdicts = parsed.select(
+        any_broken(column.violations(pl.col(parsed_name[column.name]))).alias(column.name) for column in columns
     )
-    bad_mask = typed.select(pl.col("_column_bad") | any_broken(cross_rules)).to_series()
-    good = typed.filter(~bad_mask).drop("_column_bad")
+    typed = parsed.select(
+        pl.col(parsed_name[c]).alias(c) if c in parsed_name else pl.col(c) for c in rows.columns
+    )
+    bad_mask = pl.concat([verdicts, typed.select(any_broken(cross_rules).alias("__cross"))], how="horizontal").select(
+        pl.any_horizontal(pl.all())
+    ).to_series()
+    good = typed.filter(~bad_mask)
     bad_typed = typed.filter(bad_mask)
     bad = rows.filter(bad_mask)
     column_reason = bad.select(reason_expr(column_rules)).to_series().alias("_column_reason")

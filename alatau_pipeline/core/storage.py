@@ -195,34 +195,56 @@ class PartitionedParquetStore:
 
         A missing partition is skipped (``missing_ok``) or an error naming it.
         """
-        frames: list[pl.DataFrame] = []
+        files: dict[str, str] = {}
         for value in values:
             file = self.partition_file(zone, dataset, column, value)
             if not self.fs.exists(file):
                 if missing_ok:
                     continue
                 raise FileNotFoundError(f"partition {column}={value} of {zone}/{dataset} does not exist: {file}")
-            part = self._read_file(file)
-            frames.append(part.with_columns(pl.lit(value).cast(partition_dtype).alias(column)))
-        if not frames:
+            files[file] = value
+        if not files:
             return pl.DataFrame()
+        if self.is_local and len(files) > 1:
+            try:
+                # One multi-file scan reads a month of daily files about twice as fast as file by file.
+                return (
+                    pl.scan_parquet(list(files), include_file_paths="__file")
+                    .with_columns(pl.col("__file").replace_strict(files, return_dtype=pl.String).alias(column))
+                    .drop("__file")
+                    .collect()
+                    .with_columns(pl.col(column).cast(partition_dtype))
+                )
+            except pl.exceptions.SchemaError:
+                pass  # partitions written with different schemas: stack them one by one, relaxing types
+        frames = [
+            self._read_file(file).with_columns(pl.lit(value).cast(partition_dtype).alias(column))
+            for file, value in files.items()
+        ]
         return pl.concat(frames, how="diagonal_relaxed")
 
     def count_rows(self, zone: str, dataset: str, column: str, values: Iterable[str]) -> int:
         """Rows in the given partitions (a missing one counts 0), from the Parquet footers alone."""
+        return sum(self.partition_rows(zone, dataset, column, values).values())
+
+    def partition_rows(self, zone: str, dataset: str, column: str, values: Iterable[str]) -> dict[str, int]:
+        """Rows of each given partition that exists, from the Parquet footers alone (no data is read)."""
+        files = {self.partition_file(zone, dataset, column, value): value for value in values}
+        files = {file: value for file, value in files.items() if self.fs.exists(file)}
+        if not files:
+            return {}
+        if self.is_local:
+            # One scan of the footers: no pyarrow import, no file opened twice.
+            counts = pl.scan_parquet(list(files), include_file_paths="__file").group_by("__file").len().collect()
+            rows = dict(zip(counts["__file"].to_list(), counts["len"].to_list(), strict=True))
+            return {value: rows.get(file, 0) for file, value in files.items()}
         import pyarrow.parquet as pq
 
-        total = 0
-        for value in values:
-            file = self.partition_file(zone, dataset, column, value)
-            if not self.fs.exists(file):
-                continue
-            if self.is_local:
-                total += pq.read_metadata(file).num_rows
-            else:
-                with self.fs.open(file, "rb") as handle:
-                    total += pq.read_metadata(handle).num_rows
-        return total
+        found = {}
+        for file, value in files.items():
+            with self.fs.open(file, "rb") as handle:
+                found[value] = pq.read_metadata(handle).num_rows
+        return found
 
     def read_bytes(self, *parts: str) -> bytes:
         with self.fs.open(self.path(*parts), "rb") as handle:

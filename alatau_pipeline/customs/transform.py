@@ -37,39 +37,40 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     ``raw`` holds landing rows as strings with ``date``, ``_source_file`` and ``_line``.
     """
     good, bad = apply_rules(raw, COLUMN_RULES, CROSS_RULES)
+    key = ["date", *ROW_KEY]
+    good = good.with_columns(current_version(good, bad))
 
     # Two deliveries of one (declaration, version, item) must agree on every value; if they don't,
-    # neither can be trusted, so all of them are quarantined.
-    key = ["date", *ROW_KEY]
-    good = good.with_columns(
-        (pl.struct(*COLUMNS).n_unique().over(key) > 1).alias("_conflict"),
-    )
-    conflicting = good.filter(pl.col("_conflict")).select("_source_file", "_line")
-    conflict_rows = raw.join(conflicting, on=["_source_file", "_line"], how="semi").with_columns(
-        pl.lit("conflicting_duplicate").alias(REASON)
-    )
-    valid = good.filter(~pl.col("_conflict")).drop("_conflict")
+    # neither can be trusted, so all of them are quarantined. Only rows whose key repeats can conflict,
+    # and they are few, so the comparison of whole rows runs on them alone.
+    repeated = good.with_row_index("_row").filter(pl.struct(key).is_duplicated())
+    conflicting = repeated.filter(pl.struct(*COLUMNS).n_unique().over(key) > 1)
+    conflict_rows = raw.join(conflicting.select("_source_file", "_line"), on=["_source_file", "_line"], how="semi")
+    valid = good.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(conflicting["_row"].implode()))
     # The same row delivered again (in any file) counts once: the first delivery in file order wins.
     # (is_first_distinct, not a window: a window function over the four-column key costs ~4x as much.)
-    valid = valid.with_columns((~pl.struct(key).is_first_distinct()).alias("is_duplicate"))
-
-    staged = valid.join(current_versions(raw), on=["date", "declaration_id"], how="left")
-    quarantined = pl.concat([bad, conflict_rows.select(bad.columns)], how="vertical")
+    staged = valid.with_columns((~pl.struct(key).is_first_distinct()).alias("is_duplicate"))
+    # current_version last, as the columns of the staging dataset have always been ordered.
+    staged = staged.select(pl.exclude("current_version"), "current_version")
+    quarantined = pl.concat([bad, conflict_rows.with_columns(pl.lit("conflicting_duplicate").alias(REASON))])
     return StagedCustoms(staged=staged, quarantined=quarantined)
 
 
-def current_versions(raw: pl.DataFrame) -> pl.DataFrame:
-    """Highest version present per declaration and day, over every row whose id and version parse.
+def current_version(good: pl.DataFrame, bad: pl.DataFrame) -> pl.Series:
+    """``current_version`` of each good row: the highest version present of its declaration and day.
 
-    A row rejected for another fault still proves that its version exists: a correction whose items were
-    all rejected must not let the older version count again.
+    Every row whose id and version parse counts, rejected ones included: a correction whose items were
+    all rejected must not let the older version count again. The rejected rows' versions are stacked
+    under the good rows' for one window over both (cheaper than a group-by and a join over every row).
     """
-    version = pl.col("version").cast(pl.Int64, strict=False)
-    return (
-        raw.filter(pl.col("declaration_id").str.contains(f"^(?:{DECLARATION_ID_PATTERN})$") & (version >= 1))
-        .group_by("date", "declaration_id")
-        .agg(version.max().alias("current_version"))
-    )
+    rejected = bad.select(
+        "date",
+        "declaration_id",
+        pl.col("version").cast(pl.Int64, strict=False),
+    ).filter(pl.col("declaration_id").str.contains(f"^(?:{DECLARATION_ID_PATTERN})$") & (pl.col("version") >= 1))
+    stacked = pl.concat([good.select("date", "declaration_id", "version"), rejected])
+    versions = stacked.select(pl.col("version").max().over("date", "declaration_id")).to_series()
+    return versions.head(good.height).alias("current_version")
 
 
 @dataclass
@@ -83,13 +84,19 @@ class ItemCounts:
 
 def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
     """Current versions only: drop duplicates, superseded versions and cancelled declarations."""
-    unique = staged.filter(~pl.col("is_duplicate"))
-    current = unique.filter(pl.col("version") == pl.col("current_version"))
-    cancelled_mask = (pl.col("status") == "cancelled").any().over("date", "declaration_id")
-    current = current.with_columns(cancelled_mask.alias("_cancelled"))
-    kept = current.filter(~pl.col("_cancelled"))
+    unique = ~pl.col("is_duplicate")
+    current = unique & (pl.col("version") == pl.col("current_version"))
+    # A declaration whose current version is cancelled contributes none of its items.
+    cancelled = (current & (pl.col("status") == "cancelled")).any().over("date", "declaration_id")
+    counted = staged.select(
+        unique.sum().alias("unique"), current.sum().alias("current"), (current & ~cancelled).sum().alias("kept")
+    ).row(0, named=True)
+    # One lazy query, so Polars filters before it derives, casts and sorts, and runs them in parallel.
     items = (
-        kept.with_columns(
+        staged.lazy()
+        .filter(current)
+        .filter(~cancelled)
+        .with_columns(
             pl.col("tnved").str.slice(0, 6).alias("hs6"),
             pl.col("tnved").str.slice(0, 4).alias("hs4"),
             pl.col("tnved").str.slice(0, 2).alias("hs2"),
@@ -97,12 +104,13 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
         .select("date", *CUSTOMS_ITEMS_SCHEMA)
         .cast(CUSTOMS_ITEMS_SCHEMA)
         .sort("date", "declaration_id", "item_no")
+        .collect()
     )
     counts = ItemCounts(
         staged=staged.height,
-        duplicates=staged.height - unique.height,
-        superseded=unique.height - current.height,
-        cancelled=current.height - kept.height,
+        duplicates=staged.height - counted["unique"],
+        superseded=counted["unique"] - counted["current"],
+        cancelled=counted["current"] - counted["kept"],
         kept=items.height,
     )
     return items, counts
