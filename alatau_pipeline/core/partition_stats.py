@@ -82,9 +82,8 @@ def row_counts(
     store: PartitionedParquetStore, zone: str, dataset: str, column: str, keys: Sequence[str]
 ) -> dict[str, int | None]:
     """Rows per partition key; None where the partition file does not exist."""
-    counts = partition_aggregates(store, zone, dataset, column, keys, pl.len(), fill_empty=0)
-    found = dict(zip(counts[KEY].to_list(), counts[VALUE].to_list(), strict=True))
-    return {key: (int(found[key]) if key in found else None) for key in keys}
+    found = store.partition_rows(zone, dataset, column, keys)
+    return {key: found.get(key) for key in keys}
 
 
 def row_bounded_batches(counts: dict[str, int | None], max_rows: int) -> list[list[str]]:

@@ -97,15 +97,13 @@ def customs_items(context: AssetExecutionContext, lake: DataLake) -> Materialize
     writes = []
     items = pl.DataFrame()
 
-    def staged_rows(key: str) -> int:
-        return store.count_rows(STAGING_ZONE, STAGED_DATASET, "date", [key])
-
-    for batch in bounded_batches(keys, staged_rows, DEFAULT_BATCH_ROWS):
+    staged_rows = store.partition_rows(STAGING_ZONE, STAGED_DATASET, "date", keys)
+    # Only the count is needed: the footers have it, reading every quarantine file would not.
+    totals["rows_quarantined"] = store.count_rows(QUARANTINE_ZONE, SOURCE, "date", keys)
+    for batch in bounded_batches(keys, lambda key: staged_rows.get(key, 0), DEFAULT_BATCH_ROWS):
         staged = store.read_partitions(STAGING_ZONE, STAGED_DATASET, "date", batch, missing_ok=False)
         items, counts = transform.customs_items(staged)
         writes += store.write_partitions(MARTS_ZONE, "customs_items", "date", items, batch)
-        # Only the count is needed: the footers have it, reading every quarantine file would not.
-        totals["rows_quarantined"] += store.count_rows(QUARANTINE_ZONE, SOURCE, "date", batch)
         totals["rows_duplicate"] += counts.duplicates
         totals["rows_superseded"] += counts.superseded
         totals["rows_cancelled"] += counts.cancelled
@@ -138,10 +136,8 @@ def customs_daily(context: AssetExecutionContext, lake: DataLake) -> Materialize
     daily = pl.DataFrame()
     rows = 0
 
-    def item_rows(key: str) -> int:
-        return store.count_rows(MARTS_ZONE, "customs_items", "date", [key])
-
-    for batch in bounded_batches(keys, item_rows, DEFAULT_BATCH_ROWS):
+    item_rows = store.partition_rows(MARTS_ZONE, "customs_items", "date", keys)
+    for batch in bounded_batches(keys, lambda key: item_rows.get(key, 0), DEFAULT_BATCH_ROWS):
         items = store.read_partitions(MARTS_ZONE, "customs_items", "date", batch, missing_ok=False)
         daily = transform.customs_daily(items)
         writes += store.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
