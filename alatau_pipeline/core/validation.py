@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -82,6 +84,7 @@ def _batch_definition() -> Any:
     # GX logs every metric batch at INFO and warns about pandas internals; neither belongs in run logs.
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     _skip_batch_fingerprint()
+    _memoize_gx_rebuilds()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("alatau_marts")
@@ -100,6 +103,123 @@ def _skip_batch_fingerprint() -> None:
 
     if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
         pandas_execution_engine.HASH_THRESHOLD = 0
+
+
+# While one of our GX calls runs on this thread: (function, id(obj)) → (obj, obj's state, result); None
+# outside. See _memoize_gx_rebuilds.
+_MEMO = threading.local()
+
+
+def _memoize_gx_rebuilds() -> None:
+    """Stop GX rebuilding the same objects thousands of times per validation (measured: 60 % of its time).
+
+    GX's ``Validator.graph_validate`` turns each expectation's configuration into a new pydantic
+    ``Expectation`` (``ExpectationConfiguration.to_domain_obj``) once to collect its metrics, once
+    more for every metric it depends on, and again to judge it; every access of
+    ``Expectation.configuration`` (~10 per instance: per domain, success and runtime key, per metric,
+    for the result) serializes the whole model, value sets included, into a new configuration; and
+    every metric configuration it makes (~20 per expectation) hashes its kwargs, value sets included,
+    as JSON (``IDDict.to_id``). A day of customs_items (42 expectations) made ~3,000 configurations.
+
+    Each is a function of its object's current state, and GX does not change an object between two
+    such calls while validating. So while :func:`_gx_call` is active (only around our own
+    ``batch.validate`` calls, on the calling thread) the result is remembered as long as the object's
+    state is the same: for an expectation, every field still holds the very object it held; for a
+    configuration, every attribute, kwarg and meta entry; for an IDDict, the same keys holding the
+    same plain values or lists (checked by identity at each call, with the objects held meanwhile so
+    no id is reused; anything reassigned or added rebuilds). Outside that scope GX's code runs
+    unchanged, and if a GX release renames or reshapes one of them, it is left alone: validation still
+    works, only slower. ``tests/validation/test_machinery.py`` checks that results are identical with
+    and without this, on clean and on broken data.
+    """
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    configuration = Expectation.__dict__.get("configuration")
+    if isinstance(configuration, property) and configuration.fget and not hasattr(configuration.fget, "_memo"):
+        memo = _memoized(configuration.fget, lambda e: tuple(e.__dict__.values()))
+        Expectation.configuration = property(memo, doc=configuration.__doc__)  # type: ignore[method-assign]
+    to_domain_obj = ExpectationConfiguration.__dict__.get("to_domain_obj")
+    if callable(to_domain_obj) and not hasattr(to_domain_obj, "_memo"):
+        ExpectationConfiguration.to_domain_obj = _memoized(to_domain_obj, _configuration_state)  # type: ignore[method-assign]
+    to_id = IDDict.__dict__.get("to_id")
+    if callable(to_id) and not hasattr(to_id, "_memo"):
+        IDDict.to_id = _memoized_to_id(to_id)  # type: ignore[method-assign]
+
+
+def _configuration_state(config: Any) -> tuple[Any, ...]:
+    kwargs, meta = config.kwargs, config.meta or {}
+    return (*config.__dict__.values(), *kwargs.keys(), *kwargs.values(), *meta.keys(), *meta.values())
+
+
+def _memoized(build: Any, state: Any) -> Any:
+    """``build(obj)``, remembered per object (by identity) within :func:`_gx_call` while ``state(obj)``
+    holds the same objects."""
+
+    def memo(obj: Any) -> Any:
+        cache: dict[tuple[Any, int], tuple[Any, tuple[Any, ...], Any]] | None = getattr(_MEMO, "cache", None)
+        if cache is None:
+            return build(obj)
+        now = state(obj)
+        known = cache.get((build, id(obj)))
+        if known is not None and known[0] is obj and len(known[1]) == len(now) and all(
+            a is b for a, b in zip(known[1], now, strict=True)
+        ):
+            return known[2]
+        value = build(obj)
+        cache[(build, id(obj))] = (obj, now, value)  # holds obj and its state: no id is reused meanwhile
+        return value
+
+    memo._memo = True  # type: ignore[attr-defined]
+    memo.__doc__ = build.__doc__
+    return memo
+
+
+# Values an IDDict is remembered by (by identity): immutable ones, and lists GX only reads (value sets).
+_ID_VALUE_TYPES = frozenset({type(None), bool, int, float, str, tuple, list})
+
+
+def _length(value: Any) -> int:
+    return len(value) if type(value) is list else -1
+
+
+def _memoized_to_id(to_id: Any) -> Any:
+    """``IDDict.to_id`` (an md5 of the dict as JSON, value sets included, computed for every metric
+    configuration GX builds and at every hash of one), remembered within :func:`_gx_call` for dicts
+    holding the very same objects under the same keys (plain values and lists only)."""
+
+    def memo(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+        cache = getattr(_MEMO, "cache", None)
+        if cache is None or id_keys is not None or id_ignore_keys is not None:
+            return to_id(self, id_keys, id_ignore_keys)
+        values = tuple(self.values())
+        if not all(type(v) in _ID_VALUE_TYPES for v in values):  # e.g. a nested dict: computed each time
+            return to_id(self)
+        key = (to_id, type(self), tuple(self.keys()), tuple(map(id, values)), tuple(map(_length, values)))
+        known = cache.get(key)
+        if known is not None:  # its values are held below: their ids were not reused
+            return known[1]
+        result = to_id(self)
+        cache[key] = (values, result)
+        return result
+
+    memo._memo = True  # type: ignore[attr-defined]
+    memo.__doc__ = to_id.__doc__
+    return memo
+
+
+@contextmanager
+def _gx_call() -> Iterator[None]:
+    """Scope of :func:`_memoize_gx_rebuilds`' cache: one of our GX calls, on this thread."""
+    if getattr(_MEMO, "cache", None) is not None:  # nested: the outer scope's cache serves
+        yield
+        return
+    _MEMO.cache = {}
+    try:
+        yield
+    finally:
+        _MEMO.cache = None
 
 
 def warm_up() -> None:
@@ -177,7 +297,8 @@ def _validate(
         "result_format": result_format, "partial_unexpected_count": EXAMPLES,
         **({"unexpected_index_column_names": list(index)} if index else {}),
     }
-    result = batch.validate(_gx_suite(expectations, suite_name), result_format=fmt)
+    with _gx_call():
+        result = batch.validate(_gx_suite(expectations, suite_name), result_format=fmt)
     found: dict[Any, Any] = {}
     for item in result.results:
         declared = expectations[int(item.expectation_config.meta["index"])]

@@ -162,3 +162,72 @@ def test_threshold_overrides_must_name_a_monitor_and_one_of_its_thresholds() -> 
         with_thresholds(CUSTOMS_ITEMS, {"row_count": {"max_ratio": 2}})
     with pytest.raises(ValueError, match="'max_ratio' is not a threshold"):
         with_thresholds(CUSTOMS_ITEMS, {"quarantine_share": {"max_ratio": 2}})
+
+
+def _broken_items() -> pl.DataFrame:
+    """A day of customs_items breaking most kinds of expectation of the suite, several rows each."""
+    frame = items_frame(n=9)
+    for mutate in (
+        set_value("crossing_code", "MOON_ROAD", row=1), set_value("crossing_code", "SUN_ROAD", row=4),
+        set_value("hs6", "84713X", row=2), set_value("net_kg", 5_000.0, row=3), set_value("gross_kg", -1.0, row=5),
+        set_value("origin_country", None, row=6), set_value("item_no", 0, row=7), set_value("hs2", "85", row=0),
+    ):
+        frame = mutate(frame)
+    return pl.concat([frame, frame.tail(1)])  # and a duplicated grain (the clean last row)
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["clean", "broken"])
+def test_memoizing_gx_rebuilds_changes_no_result(monkeypatch: pytest.MonkeyPatch, broken: bool) -> None:
+    """The bridge's memoization of GX internals (validation._memoize_gx_rebuilds) is on, and validating with
+    it finds exactly what GX's own code finds: same outcomes (counts, examples, partitions) and the same
+    GX results, on a clean and on a broken partition."""
+    import contextlib
+
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from alatau_pipeline.core.checks import _validate_frame
+
+    validation.warm_up()
+    assert getattr(Expectation.__dict__["configuration"].fget, "_memo", False)
+    assert getattr(ExpectationConfiguration.to_domain_obj, "_memo", False)
+    assert getattr(IDDict.to_id, "_memo", False)
+    frame = _broken_items() if broken else items_frame(n=8)
+
+    memoized = _validate_frame(CUSTOMS_ITEMS, frame)
+    monkeypatch.setattr(validation, "_gx_call", contextlib.nullcontext)
+    plain = _validate_frame(CUSTOMS_ITEMS, frame)
+
+    assert [dataclasses.asdict(o) for o in memoized[0]] == [dataclasses.asdict(o) for o in plain[0]]
+    assert memoized[1] == plain[1]
+    failed = {o.expectation: (o.unexpected_count, o.examples) for o in memoized[0] if not o.success}
+    if not broken:
+        assert failed == {}
+    else:
+        assert failed["expect_column_values_to_be_in_set(crossing_code)"] == (2, ["MOON_ROAD", "SUN_ROAD"])
+        assert failed["expect_column_values_to_match_regex(hs6)"] == (1, ["84713X"])
+        assert failed["expect_column_pair_values_a_to_be_greater_than_b(gross_kg, net_kg)"][0] == 2  # rows 3, 5
+        assert failed["expect_column_values_to_be_between(gross_kg)"] == (1, [-1.0])
+        assert failed["expect_column_values_to_not_be_null(origin_country)"][0] == 1
+        assert failed["expect_column_values_to_be_between(item_no)"] == (1, [0])
+        assert failed["expect_column_pair_values_to_be_equal(hs2, _tnved_hs2)"][0] == 1
+        assert failed["expect_compound_columns_to_be_unique(date, declaration_id, item_no)"][0] == 2
+
+
+def test_memoized_gx_objects_are_rebuilt_when_changed_and_only_remembered_inside_a_call() -> None:
+    import great_expectations.expectations as gxe
+
+    validation.warm_up()
+    expectation = gxe.ExpectColumnValuesToBeInSet(column="a", value_set=["x"])
+    with validation._gx_call():
+        first = expectation.configuration
+        assert expectation.configuration is first
+        expectation.column = "b"  # a reassigned field: built again
+        assert expectation.configuration.kwargs["column"] == "b"
+        config = expectation.configuration
+        domain = config.to_domain_obj()
+        assert config.to_domain_obj() is domain
+        config.kwargs["value_set"] = ["y"]  # a changed kwarg: built again
+        assert config.to_domain_obj().value_set == ["y"]
+    assert expectation.configuration is not expectation.configuration  # outside a call: GX's own property
