@@ -66,7 +66,7 @@ def validate_mart(
     store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str], max_rows: int = DEFAULT_MAX_ROWS
 ) -> MartValidation:
     """Validate the stored partitions ``keys`` (Dagster keys) of ``suite.mart``; write the reports."""
-    findings = [monitor_eval.evaluate(m, store, suite, keys) for m in suite.monitors]
+    findings = monitor_eval.evaluate_all(suite.monitors, store, suite, keys)
     keys = [suite.partition_value(k) for k in keys]
     counts = row_counts(store, suite.zone, suite.mart, suite.partition_column, keys)
     files = existing_files(store, suite.zone, suite.mart, suite.partition_column, keys)

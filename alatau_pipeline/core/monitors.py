@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from dagster import PartitionsDefinition
 
-from alatau_pipeline.core.partition_stats import KEY, VALUE, partition_aggregates
+from alatau_pipeline.core.partition_stats import KEY, VALUE, partition_aggregates, read_columns
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE
 from alatau_pipeline.core.storage import PartitionedParquetStore
 from alatau_pipeline.core.suites import MartSuite, Monitor, QuarantineShareMonitor, TrailingMonitor
@@ -58,19 +58,57 @@ def _span(suite: MartSuite, keys: Sequence[str], window: int) -> tuple[list[str]
     return [suite.partition_value(k) for k in span], [suite.partition_value(k) for k in keys]
 
 
-def evaluate(monitor: Monitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]) -> MonitorOutcome:
+def evaluate(
+    monitor: Monitor,
+    store: PartitionedParquetStore,
+    suite: MartSuite,
+    keys: Sequence[str],
+    source: pl.DataFrame | None = None,
+) -> MonitorOutcome:
+    """One monitor over the run's ``keys``; ``source``: the mart's rows of its span, already read."""
     if isinstance(monitor, TrailingMonitor):
-        return _trailing(monitor, store, suite, keys)
+        return _trailing(monitor, store, suite, keys, source)
     return _quarantine_share(monitor, store, suite, keys)
 
 
+def evaluate_all(
+    monitors: Sequence[Monitor], store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
+) -> list[MonitorOutcome]:
+    """Every monitor of a suite; trailing monitors of the same window that read the mart's rows (an aggregate
+    other than a plain count, a group or a filter) share one read of their span instead of one each."""
+    readers = [m for m in monitors if isinstance(m, TrailingMonitor) and _reads_rows(m)]
+    shared: dict[int, pl.DataFrame | None] = {}
+    for window in {m.window for m in readers}:
+        same = [m for m in readers if m.window == window]
+        if len(same) < 2:
+            continue
+        columns = sorted({name for m in same for name in _columns(m)})
+        span, _ = _span(suite, keys, window)
+        shared[window] = read_columns(store, suite.zone, suite.mart, suite.partition_column, span, columns)
+    reading = {id(m) for m in readers}
+    return [evaluate(m, store, suite, keys, shared.get(m.window) if id(m) in reading else None) for m in monitors]
+
+
+def _reads_rows(m: TrailingMonitor) -> bool:
+    return bool(m.by) or m.where is not None or not m.value.meta.eq(pl.len())
+
+
+def _columns(m: TrailingMonitor) -> list[str]:
+    where = m.where.meta.root_names() if m.where is not None else []
+    return [*m.value.meta.root_names(), *where, *m.by]
+
+
 def _trailing(
-    m: TrailingMonitor, store: PartitionedParquetStore, suite: MartSuite, keys: Sequence[str]
+    m: TrailingMonitor,
+    store: PartitionedParquetStore,
+    suite: MartSuite,
+    keys: Sequence[str],
+    source: pl.DataFrame | None = None,
 ) -> MonitorOutcome:
     span, keys = _span(suite, keys, m.window)
     values = partition_aggregates(
         store, suite.zone, suite.mart, suite.partition_column, span, m.value,
-        by=m.by, where=m.where, fill_empty=None if m.by else 0.0,
+        by=m.by, where=m.where, fill_empty=None if m.by else 0.0, source=source,
     )
     stats = _with_history(values, span, m.by, m.window)
     judged = stats.filter(pl.col(KEY).is_in(list(keys)) & pl.col(VALUE).is_not_null())

@@ -4,6 +4,7 @@ range validated in batches finds what one call finds, and the quarantine-share m
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,7 @@ from alatau_pipeline.core import validation
 from alatau_pipeline.core.checks import validate_mart
 from alatau_pipeline.core.monitors import evaluate
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.core.suites import Expect, MartSuite, in_set, matches
+from alatau_pipeline.core.suites import Expect, MartSuite, in_set, matches, not_null
 from alatau_pipeline.core.validation import ValidationMachineryError, run_expectations
 from alatau_pipeline.customs.expectations import CUSTOMS_ITEMS
 from tests.validation.harness import evaluations, probe_ran, run_checks, set_value
@@ -231,3 +232,75 @@ def test_memoized_gx_objects_are_rebuilt_when_changed_and_only_remembered_inside
         config.kwargs["value_set"] = ["y"]  # a changed kwarg: built again
         assert config.to_domain_obj().value_set == ["y"]
     assert expectation.configuration is not expectation.configuration  # outside a call: GX's own property
+
+
+def test_not_null_judged_in_polars_reports_what_gx_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain not-null expectations are judged in Polars (validation._not_null_in_polars), with exactly the
+    outcome GX gives (counts, examples, partitions of the first unexpected rows): nulls in string, float,
+    integer, boolean and timestamp columns, a NaN in a float column, more than EXAMPLES of them, a clean
+    column, a range of partitions."""
+    import json
+
+    at = dt.datetime(2026, 11, 2, 5, tzinfo=dt.UTC)
+    frame = pl.DataFrame({
+        "date": [f"2026-11-0{d}" for d in (1, 1, 2, 2, 3, 3, 4, 4)],
+        "s": ["a", None, "b", None, None, None, None, "c"],
+        "x": [1.0, float("nan"), None, 2.0, None, None, None, 3.0],
+        "i": [1, None, 2, 3, 4, 5, 6, 7],
+        "b": [True, None, False, True, True, True, True, False],
+        "t": [at, at, None, at, at, at, at, at],
+        "clean": ["v"] * 8,
+    })
+    expectations = [*not_null("s", "x", "i", "b", "t", "clean"), in_set("clean", ["v"])]
+
+    polars = run_expectations(frame, expectations, "nulls", "date")
+    monkeypatch.setattr(validation, "_judged_in_polars", lambda expectation, frame: False)
+    gx = run_expectations(frame, expectations, "nulls", "date")
+
+    def plain(result: validation.BridgeResult) -> str:
+        return json.dumps([dataclasses.asdict(o) for o in result.outcomes])  # NaN as NaN, comparable
+
+    assert plain(polars) == plain(gx)
+    assert polars.gx_result["success"] is gx.gx_result["success"] is False
+    assert len(polars.gx_result["results"]) == len(gx.gx_result["results"]) == 7
+    by_column = {o.expectation: o for o in polars.outcomes}
+    s = by_column["expect_column_values_to_not_be_null(s)"]
+    assert (s.unexpected_count, s.element_count) == (5, 8)
+    assert s.partitions == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    assert by_column["expect_column_values_to_not_be_null(x)"].unexpected_count == 5  # the NaN included
+    assert by_column["expect_column_values_to_not_be_null(clean)"].success
+
+
+def test_counts_from_footers_equal_counts_from_a_scan(lake: DataLake) -> None:
+    """partition_aggregates counts rows (pl.len(), no group, no filter) from the Parquet footers: the same
+    frame as the scan it replaces, with an empty and a missing partition, with and without fill_empty."""
+    from alatau_pipeline.core.partition_stats import partition_aggregates
+
+    days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    frame = pl.concat([items_frame(days[0], n=3), items_frame(days[1], n=5)])
+    lake.store.write_partitions("marts", "customs_items", "date", frame, days[:3])  # 11-03 empty, 11-04 absent
+    where = (lake.store, "marts", "customs_items", "date", days)
+    for fill_empty in (0.0, None):
+        footers = partition_aggregates(*where, pl.len(), fill_empty=fill_empty)
+        scanned = partition_aggregates(*where, pl.len() + 0, fill_empty=fill_empty)  # not a plain count: scanned
+        assert footers.equals(scanned), (footers, scanned)
+    assert footers.rows() == [("2026-11-01", 3.0), ("2026-11-02", 5.0)]
+
+
+def test_monitors_sharing_one_read_judge_as_each_alone(lake: DataLake) -> None:
+    """evaluate_all reads crossing_throughput_daily's span once for its three trailing monitors (groups,
+    filters): every outcome is the one each monitor finds alone, including a flagged partition."""
+    from alatau_pipeline.core.monitors import evaluate_all
+    from alatau_pipeline.crossings.expectations import CROSSING_THROUGHPUT_DAILY
+    from tests.validation.test_domain_suites import throughput_frame
+
+    days = [(dt.date(2026, 10, 1) + dt.timedelta(days=i)).isoformat() for i in range(35)]
+    frames = [throughput_frame(d) for d in days]
+    frames[-1] = frames[-1].with_columns(pl.col("tonnes") * 10)  # the last day: ten times the usual tonnes
+    lake.store.write_partitions("marts", CROSSING_THROUGHPUT_DAILY.mart, "date", pl.concat(frames), days)
+
+    for keys in (days[-1:], days[-10:]):
+        together = evaluate_all(CROSSING_THROUGHPUT_DAILY.monitors, lake.store, CROSSING_THROUGHPUT_DAILY, keys)
+        alone = [evaluate(m, lake.store, CROSSING_THROUGHPUT_DAILY, keys) for m in CROSSING_THROUGHPUT_DAILY.monitors]
+        assert [dataclasses.asdict(o) for o in together] == [dataclasses.asdict(o) for o in alone]
+    assert not together[0].passed and together[0].metadata["flagged"] > 0
