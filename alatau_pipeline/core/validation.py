@@ -275,7 +275,7 @@ def run_expectations(
             details = _validate(batch, failed, suite_name, "SUMMARY", index) if failed else {}
         results = {**verdicts, **details}
     found = {k: (item.success, item.result) for k, item in results.items()}
-    found.update({k: _not_null_in_polars(frame, e, partition_column) for k, e in in_polars.items()})
+    found.update(_not_null_in_polars(frame, in_polars, partition_column))
     outcomes = [
         _outcome(e, found[k][0], found[k][1], frame.height, partition_column)
         for e, k in zip(expectations, keys, strict=True)
@@ -302,30 +302,39 @@ def _judged_in_polars(expectation: Expect, frame: pl.DataFrame) -> bool:
 
 
 def _not_null_in_polars(
-    frame: pl.DataFrame, expectation: Expect, partition_column: str | None
-) -> tuple[bool, dict[str, Any]]:
+    frame: pl.DataFrame, expectations: dict[Any, Expect], partition_column: str | None
+) -> dict[Any, tuple[bool, dict[str, Any]]]:
     """``expect_column_values_to_not_be_null`` as GX judges the frame :func:`to_pandas` hands it: a null, or
     a NaN (numbers cross as numpy floats, nulls as NaN), is missing. Passed: no result (as BOOLEAN_ONLY);
     failed: GX's SUMMARY counts, its examples (the missing values: NaN for numbers, None otherwise) and
-    the partitions of the first unexpected rows."""
-    column = expectation.kwargs["column"]
-    dtype = frame.schema[column]
-    missing = pl.col(column).is_null() | (pl.col(column).is_nan() if dtype.is_float() else False)
-    count = int(frame.select(missing.sum()).item())
-    if not count:
-        return True, {}
-    shown = float("nan") if dtype.is_numeric() else None
-    result: dict[str, Any] = {
-        "element_count": frame.height,
-        "unexpected_count": count,
-        "unexpected_percent": 100 * count / frame.height,
-        "partial_unexpected_list": [shown] * min(count, EXAMPLES),
-    }
-    if partition_column in frame.columns:
-        first = frame.filter(missing).head(EXAMPLES).get_column(partition_column).to_list()
-        result["unexpected_index_column_names"] = [partition_column]
-        result["partial_unexpected_index_list"] = [{column: shown, partition_column: value} for value in first]
-    return False, result
+    the partitions of the first unexpected rows. Every column counted in one query."""
+
+    def missing(column: str) -> pl.Expr:
+        is_nan = pl.col(column).is_nan() if frame.schema[column].is_float() else False
+        return pl.col(column).is_null() | is_nan
+
+    columns = {key: e.kwargs["column"] for key, e in expectations.items()}
+    if not columns:
+        return {}
+    counts = frame.select(missing(c).sum().alias(str(i)) for i, c in enumerate(columns.values())).row(0)
+    found: dict[Any, tuple[bool, dict[str, Any]]] = {}
+    for (key, column), count in zip(columns.items(), counts, strict=True):
+        if not count:
+            found[key] = (True, {})
+            continue
+        shown = float("nan") if frame.schema[column].is_numeric() else None
+        result: dict[str, Any] = {
+            "element_count": frame.height,
+            "unexpected_count": int(count),
+            "unexpected_percent": 100 * count / frame.height,
+            "partial_unexpected_list": [shown] * min(count, EXAMPLES),
+        }
+        if partition_column in frame.columns:
+            first = frame.filter(missing(column)).head(EXAMPLES).get_column(partition_column).to_list()
+            result["unexpected_index_column_names"] = [partition_column]
+            result["partial_unexpected_index_list"] = [{column: shown, partition_column: value} for value in first]
+        found[key] = (False, result)
+    return found
 
 
 def _polars_result(expectation: Expect, success: bool, result: dict[str, Any]) -> dict[str, Any]:
