@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from alatau_pipeline.core.storage import QUARANTINE_ZONE, PartitionedParquetStore, PartitionWrite
+from alatau_pipeline.core.storage import QUARANTINE_ZONE, PartitionWriter
 
 LINEAGE_COLUMNS = ("_reason", "_source_file", "_line")
 
@@ -30,14 +30,14 @@ def quarantine_frame(rows: pl.DataFrame, columns: Sequence[str], partition_colum
 
 
 def write_quarantine(
-    store: PartitionedParquetStore,
+    writer: PartitionWriter,
     source: str,
     rows: pl.DataFrame,
     columns: Sequence[str],
     dates: Sequence[str],
-) -> list[PartitionWrite]:
+) -> None:
     """Replace the quarantine partitions ``dates`` of ``source`` with ``rows`` (which carry ``date``)."""
-    return store.write_partitions(QUARANTINE_ZONE, source, "date", quarantine_frame(rows, columns), dates)
+    writer.write_partitions(QUARANTINE_ZONE, source, "date", quarantine_frame(rows, columns), dates)
 
 
 def reason_counts(rows: pl.DataFrame) -> dict[str, int]:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import fsspec
 import polars as pl
@@ -40,6 +40,13 @@ PART_FILE = "part-0.parquet"
 # Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
 _TMP_SUFFIX = ".parquet.inprogress"
 _WRITE_THREADS = 4
+
+
+class PartitionWriter(Protocol):
+    """Where a step's partitions go: the store itself, or :class:`BackgroundWrites` in front of it."""
+
+    def write_partitions(self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]) -> Any:
+        ...
 
 
 @dataclass(frozen=True)
@@ -265,3 +272,47 @@ class PartitionedParquetStore:
             return pl.read_parquet(file)
         with self.fs.open(file, "rb") as handle:
             return pl.read_parquet(handle)
+
+
+class BackgroundWrites:
+    """A step's partition writes, done on a background thread while the step computes its next batch.
+
+    Writing a batch is hundreds of small files; computing the next one is mostly Polars work that releases
+    the GIL, so the two overlap. At most ``max_pending`` writes wait or run at a time (a later
+    :meth:`write_partitions` blocks until one finishes), so memory stays bounded to about two batches.
+    Each partition is written exactly as :meth:`PartitionedParquetStore.write_partitions` writes it.
+    Leaving the ``with`` block waits for every write and raises the first error any of them met.
+    """
+
+    def __init__(self, store: PartitionedParquetStore, max_pending: int = 2) -> None:
+        self.store = store
+        self.max_pending = max_pending
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writes")
+        self._pending: list[tuple[str, Future[list[PartitionWrite]]]] = []
+        self.writes: dict[str, list[PartitionWrite]] = {}  # dataset -> its partition writes, in order
+
+    def write_partitions(self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]) -> None:
+        while len(self._pending) >= self.max_pending:
+            self._finish_oldest()
+        future = self._pool.submit(self.store.write_partitions, zone, dataset, column, df, list(values))
+        self._pending.append((dataset, future))
+
+    def _finish_oldest(self) -> None:
+        dataset, future = self._pending.pop(0)
+        self.writes.setdefault(dataset, []).extend(future.result())
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            first_error: BaseException | None = None
+            while self._pending:
+                try:
+                    self._finish_oldest()
+                except BaseException as error:  # every write is waited for before anything is raised
+                    first_error = first_error or error
+            if first_error is not None and exc_info[0] is None:
+                raise first_error
+        finally:
+            self._pool.shutdown(wait=True)

@@ -16,7 +16,7 @@ from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE
+from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE, BackgroundWrites
 from alatau_pipeline.customs import transform
 from alatau_pipeline.customs.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
 
@@ -45,28 +45,31 @@ def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) 
     totals: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     last_staged = pl.DataFrame()
-    writes = []
 
     # A month a batch, fewer days when they are busy, so memory stays bounded whatever the volume.
     batches = bounded_batches(keys, lambda key: landing_bytes(store, SOURCE, key), DEFAULT_BATCH_LANDING_BYTES)
-    for batch in batches:
-        raw, good_keys = reader.read_batch(batch)
-        if not good_keys:
-            continue
-        result = transform.stage(raw)
-        write_quarantine(store, SOURCE, result.quarantined, COLUMNS, good_keys)
-        writes += store.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
+    staged_partitions = 0
+    with BackgroundWrites(store) as background:  # a batch is written while the next one is staged
+        for batch in batches:
+            raw, good_keys = reader.read_batch(batch)
+            if not good_keys:
+                continue
+            result = transform.stage(raw)
+            write_quarantine(background, SOURCE, result.quarantined, COLUMNS, good_keys)
+            background.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
 
-        totals["rows_read"] += raw.height
-        totals["rows_quarantined"] += result.quarantined.height
-        totals["rows_duplicate"] += result.staged.get_column("is_duplicate").sum()
-        totals["rows_staged"] += result.staged.height
-        reasons.update(reason_counts(result.quarantined))
-        last_staged = result.staged
-        context.log.info(
-            f"staged {len(writes)}/{len(keys)} partitions ({good_keys[0]} … {good_keys[-1]}): "
-            f"{raw.height} rows read, {result.quarantined.height} quarantined"
-        )
+            totals["rows_read"] += raw.height
+            totals["rows_quarantined"] += result.quarantined.height
+            totals["rows_duplicate"] += result.staged.get_column("is_duplicate").sum()
+            totals["rows_staged"] += result.staged.height
+            reasons.update(reason_counts(result.quarantined))
+            last_staged = result.staged
+            staged_partitions += len(good_keys)
+            context.log.info(
+                f"staged {staged_partitions}/{len(keys)} partitions ({good_keys[0]} … {good_keys[-1]}): "
+                f"{raw.height} rows read, {result.quarantined.height} quarantined"
+            )
+    writes = background.writes.get(STAGED_DATASET, [])
 
     reader.raise_for_unreadable()
     return MaterializeResult(
@@ -94,21 +97,24 @@ def customs_items(context: AssetExecutionContext, lake: DataLake) -> Materialize
     store = lake.store
     keys = partition_keys(context)
     totals: Counter[str] = Counter()
-    writes = []
     items = pl.DataFrame()
 
     staged_rows = store.partition_rows(STAGING_ZONE, STAGED_DATASET, "date", keys)
     # Only the count is needed: the footers have it, reading every quarantine file would not.
     totals["rows_quarantined"] = store.count_rows(QUARANTINE_ZONE, SOURCE, "date", keys)
-    for batch in bounded_batches(keys, lambda key: staged_rows.get(key, 0), DEFAULT_BATCH_ROWS):
-        staged = store.read_partitions(STAGING_ZONE, STAGED_DATASET, "date", batch, missing_ok=False)
-        items, counts = transform.customs_items(staged)
-        writes += store.write_partitions(MARTS_ZONE, "customs_items", "date", items, batch)
-        totals["rows_duplicate"] += counts.duplicates
-        totals["rows_superseded"] += counts.superseded
-        totals["rows_cancelled"] += counts.cancelled
-        totals["rows_kept"] += counts.kept
-        context.log.info(f"customs_items: {len(writes)}/{len(keys)} partitions written")
+    done = 0
+    with BackgroundWrites(store) as background:
+        for batch in bounded_batches(keys, lambda key: staged_rows.get(key, 0), DEFAULT_BATCH_ROWS):
+            staged = store.read_partitions(STAGING_ZONE, STAGED_DATASET, "date", batch, missing_ok=False)
+            items, counts = transform.customs_items(staged)
+            background.write_partitions(MARTS_ZONE, "customs_items", "date", items, batch)
+            totals["rows_duplicate"] += counts.duplicates
+            totals["rows_superseded"] += counts.superseded
+            totals["rows_cancelled"] += counts.cancelled
+            totals["rows_kept"] += counts.kept
+            done += len(batch)
+            context.log.info(f"customs_items: {done}/{len(keys)} partitions computed")
+    writes = background.writes.get("customs_items", [])
     # Every landing row is accounted for: read = kept + quarantined + duplicates + superseded + cancelled.
     totals["rows_read"] = sum(totals.values())
     return MaterializeResult(
@@ -132,16 +138,17 @@ def customs_items(context: AssetExecutionContext, lake: DataLake) -> Materialize
 def customs_daily(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    writes = []
     daily = pl.DataFrame()
     rows = 0
 
     item_rows = store.partition_rows(MARTS_ZONE, "customs_items", "date", keys)
-    for batch in bounded_batches(keys, lambda key: item_rows.get(key, 0), DEFAULT_BATCH_ROWS):
-        items = store.read_partitions(MARTS_ZONE, "customs_items", "date", batch, missing_ok=False)
-        daily = transform.customs_daily(items)
-        writes += store.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
-        rows += daily.height
+    with BackgroundWrites(store) as background:
+        for batch in bounded_batches(keys, lambda key: item_rows.get(key, 0), DEFAULT_BATCH_ROWS):
+            items = store.read_partitions(MARTS_ZONE, "customs_items", "date", batch, missing_ok=False)
+            daily = transform.customs_daily(items)
+            background.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
+            rows += daily.height
+    writes = background.writes.get("customs_daily", [])
     metadata = table_metadata(daily, writes, store.url(MARTS_ZONE, "customs_daily"), COLUMN_DESCRIPTIONS)
     metadata.update(row_count(rows, len(keys)))
     if daily.height:

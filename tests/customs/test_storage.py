@@ -99,3 +99,43 @@ def test_write_killed_part_way_leaves_previous_version_and_next_run_repairs(tmp_
     store.write_partition("marts", "m", "date", "2026-01-01", pl.DataFrame({"x": [7]}))
     assert [p.name for p in partition.iterdir()] == ["part-0.parquet"]
     assert store.read_partition("marts", "m", "date", "2026-01-01")["x"].to_list() == [7]
+
+
+def test_background_writes_write_what_the_store_writes_and_in_order(tmp_path):
+    from alatau_pipeline.core.storage import BackgroundWrites
+
+    store = PartitionedParquetStore(tmp_path)
+    days = [f"2026-01-0{d}" for d in range(1, 7)]
+    with BackgroundWrites(store) as background:
+        for first in range(0, 6, 2):
+            batch = days[first : first + 2]
+            background.write_partitions("marts", "m", "date", pl.DataFrame({"date": batch, "x": [first, first]}), batch)
+            background.write_partitions("quarantine", "q", "date", pl.DataFrame({"date": batch[:1], "y": [1]}), batch)
+    assert [w.value for w in background.writes["m"]] == days
+    assert [w.rows for w in background.writes["q"]] == [1, 0] * 3
+    table = pl.read_parquet(tmp_path / "marts" / "m" / "**" / "*.parquet", hive_partitioning=True)
+    assert sorted(table["x"].to_list()) == [0, 0, 2, 2, 4, 4]
+
+
+def test_background_write_failure_is_raised_after_every_other_write_finished(tmp_path):
+    from alatau_pipeline.core.storage import BackgroundWrites
+
+    store = PartitionedParquetStore(tmp_path)
+    with pytest.raises(ValueError, match="rows outside the partitions"), BackgroundWrites(store) as background:
+        bad = pl.DataFrame({"date": ["2026-02-01"], "x": [1]})
+        background.write_partitions("marts", "m", "date", bad, ["2026-01-01"])  # fails: row outside range
+        good = pl.DataFrame({"date": ["2026-01-02"], "x": [2]})
+        background.write_partitions("marts", "m", "date", good, ["2026-01-02"])
+    assert pl.read_parquet(tmp_path / "marts/m/date=2026-01-02/part-0.parquet")["x"].to_list() == [2]
+
+
+def test_an_error_in_the_step_is_not_hidden_by_background_writes(tmp_path):
+    from alatau_pipeline.core.storage import BackgroundWrites
+
+    store = PartitionedParquetStore(tmp_path)
+    day = pl.DataFrame({"date": ["2026-01-01"], "x": [1]})
+    with pytest.raises(RuntimeError, match="the step's own error"), BackgroundWrites(store) as background:
+        background.write_partitions("marts", "m", "date", day, ["2026-01-01"])
+        raise RuntimeError("the step's own error")
+    # What was handed over before the error is written whole.
+    assert pl.read_parquet(tmp_path / "marts/m/date=2026-01-01/part-0.parquet")["x"].to_list() == [1]
