@@ -54,8 +54,8 @@ def partition_aggregates(
     schema = {KEY: pl.String, **{b: pl.String for b in by}, VALUE: pl.Float64}
     if not files:
         return pl.DataFrame(schema=schema)
-    if store.is_local and not by and where is None and value.meta.eq(pl.len()):
-        return _footer_counts(files, fill_empty).cast(schema)
+    if not by and where is None and value.meta.eq(pl.len()):
+        return _footer_counts(store, zone, dataset, column, list(files), fill_empty).cast(schema)
     key_of_file = pl.DataFrame({"_file": list(files.values()), KEY: list(files)})
     if source is not None:
         frame = source.lazy()
@@ -96,13 +96,12 @@ def read_columns(
     return scan.select(*columns, "_file").collect()
 
 
-def _footer_counts(files: dict[str, str], fill_empty: float | None) -> pl.DataFrame:
-    """``pl.len()`` per partition from the Parquet footers (pyarrow reads a footer in a fraction of what a
-    Polars scan of many small files costs); like the scan, an empty partition has no row unless
-    ``fill_empty`` is given."""
-    import pyarrow.parquet as pq
-
-    counts = {key: pq.read_metadata(file).num_rows for key, file in files.items()}
+def _footer_counts(
+    store: PartitionedParquetStore, zone: str, dataset: str, column: str, keys: list[str], fill_empty: float | None
+) -> pl.DataFrame:
+    """``pl.len()`` per partition from the Parquet footers; like a scan, an empty partition has no row
+    unless ``fill_empty`` is given."""
+    counts = store.partition_rows(zone, dataset, column, keys)
     rows = [(key, float(n) if n else fill_empty) for key, n in counts.items() if n or fill_empty is not None]
     return pl.DataFrame(rows, schema={KEY: pl.String, VALUE: pl.Float64}, orient="row").sort(KEY)
 
