@@ -331,20 +331,28 @@ def forecast_accuracy(context: AssetExecutionContext, config: AccuracyConfig, la
     description=(
         "Monthly outlook of the Alatau logistics zone (no history of its own): the forecast tonnes of the "
         "feeder crossings (Altynkol rail and Nur Zholy road by default) × low / base / high capture shares, "
-        "capped by the zone's planned capacity. Written for the last origin of the run that has a forecast."
+        "capped by the zone's planned capacity. Written for every origin of the run that has a forecast, "
+        "as a run of that origin alone would write it."
     ),
 )
 def alatau_zone_outlook(context: AssetExecutionContext, config: OutlookConfig, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    origin = next((k for k in reversed(keys) if store.has_partition(MARTS_ZONE, FORECAST_MART, "origin", k)), None)
-    if origin is None:
+    origins = [k for k in keys if store.has_partition(MARTS_ZONE, FORECAST_MART, "origin", k)]
+    if not origins:
         context.log.warning("no forecast in the run's range: no outlook written")
         return MaterializeResult(metadata={"origin": "none"})
-    outlook = zone_outlook(store.read_partition(MARTS_ZONE, FORECAST_MART, "origin", origin), config)
-    writes = store.write_partitions(
-        MARTS_ZONE, OUTLOOK_MART, "origin", outlook.with_columns(pl.lit(origin).alias("origin")), [origin]
+    forecasts = store.read_partitions(MARTS_ZONE, FORECAST_MART, "origin", origins)
+    # Contracts section 2: a range run writes what each origin alone writes, not only its last origin.
+    outlook = pl.concat(
+        [
+            zone_outlook(forecasts.filter(pl.col("origin") == key), config).with_columns(pl.lit(key).alias("origin"))
+            for key in origins
+        ]
     )
+    writes = store.write_partitions(MARTS_ZONE, OUTLOOK_MART, "origin", outlook, origins)
+    origin = origins[-1]
+    outlook = outlook.filter(pl.col("origin") == origin).drop("origin")
     metadata = table_metadata(outlook, writes, store.url(MARTS_ZONE, OUTLOOK_MART))
     metadata.update({"origin": origin, "feeders": MetadataValue.json(config.feeders)})
     return MaterializeResult(metadata=metadata)

@@ -113,7 +113,10 @@ def test_range_run_forecasts_scores_and_charts(data_dir: Path, lake: DataLake,
     assert "data:image/png;base64," in observation.metadata["chart_images"].value
     assert "| NUR_ZHOLY_ROAD|CN_TO_KZ|tonnes |" in observation.metadata["backtest_mase"].value
 
-    outlook = read(data_dir, "alatau_zone_outlook")
+    outlooks = read(data_dir, "alatau_zone_outlook")
+    # Every origin of the range that has a forecast gets its outlook, as a run of that origin alone would.
+    assert sorted({str(o) for o in outlooks["origin"].to_list()}) == origins
+    outlook = outlooks.filter(pl.col("origin").cast(pl.String) == "2026-03-31")
     assert set(outlook["scenario"].to_list()) == {"low", "base", "high"}
     assert outlook["days_covered"].sum() == 28 * 3  # April, 28 days, per scenario
     base = outlook.filter(pl.col("scenario") == "base").row(0, named=True)
@@ -183,7 +186,8 @@ def test_backfilling_an_older_origin_keeps_the_latest_charts(data_dir: Path, lak
 
 
 def test_range_of_origins_equals_each_origin_alone(tmp_path: Path) -> None:
-    """Contracts section 2: a single-run backfill of forecast origins gives the marts each partition alone gives."""
+    """Contracts section 2: a single-run backfill of forecast origins gives the marts each partition alone gives
+    (the forecasts, and the zone outlook drawn from them)."""
     origins = [(LAST - dt.timedelta(days=i)).isoformat() for i in (2, 1, 0)]
     config = {"ops": {"throughput_forecast": {"config": {"backtest_windows": 1}}}}
     tables = {}
@@ -196,9 +200,11 @@ def test_range_of_origins_equals_each_origin_alone(tmp_path: Path) -> None:
         single = [{"dagster/partition": o} for o in origins]
         runs = [range_tags(origins[0], origins[-1])] if mode == "range" else single
         for tags in runs:
-            assert materialize([throughput_forecast], resources={"lake": lake}, tags=tags, run_config=config,
-                               selection=[throughput_forecast], partition_key=tags.get("dagster/partition")).success
-        frame = read(data_dir, "throughput_forecast")
-        tables[mode] = frame.sort(frame.columns)
-    assert sorted({str(o) for o in tables["range"]["origin"].to_list()}) == origins
-    assert tables["range"].equals(tables["alone"])
+            assert materialize([throughput_forecast, alatau_zone_outlook], resources={"lake": lake}, tags=tags,
+                               run_config=config, partition_key=tags.get("dagster/partition")).success
+        for mart in ("throughput_forecast", "alatau_zone_outlook"):
+            frame = read(data_dir, mart)
+            tables[mode, mart] = frame.sort(frame.columns)
+    for mart in ("throughput_forecast", "alatau_zone_outlook"):
+        assert sorted({str(o) for o in tables["range", mart]["origin"].to_list()}) == origins
+        assert tables["range", mart].equals(tables["alone", mart])
