@@ -1,5 +1,5 @@
-"""Expectation suites of ``throughput_forecast`` and ``forecast_accuracy`` (contracts section 4), validated
-as asset checks beside the domain's own forecast monitors.
+"""Expectation suites of ``throughput_forecast`` and ``forecast_accuracy`` (contracts section 4) and of the
+project's own ``alatau_zone_outlook``, validated as asset checks beside the domain's forecast monitors.
 
 Picked up by ``alatau_pipeline.validation`` through ``SUITES``; declaring a suite costs no GX import.
 """
@@ -13,14 +13,17 @@ from alatau_pipeline.core.suites import (
     MartSuite,
     TrailingMonitor,
     at_least,
+    at_most,
     between,
     equal,
     in_set,
+    matches,
     non_negative,
     ordered,
 )
 from alatau_pipeline.crossings.contract import DIRECTIONS
 from alatau_pipeline.forecasting.models import BASELINE, ETS, ETS_YEARLY, FORECAST_SCHEMA
+from alatau_pipeline.forecasting.outlook import OUTLOOK_SCHEMA
 from alatau_pipeline.forecasting.scoring import ACCURACY_SCHEMA
 from alatau_pipeline.forecasting.series import SERIES_KEY
 from alatau_pipeline.reference import crossing_codes
@@ -58,7 +61,7 @@ THROUGHPUT_FORECAST = MartSuite(
         equal("horizon_days", "_horizon_from_dates"),
     ],
     rows_per_partition=(0, MAX_ROWS),
-    # A range run forecasts only its last origin and a few earlier ones (see forecasting/assets.py).
+    # A sparse range run (run config range_origin_step_days) forecasts only some origins of its range.
     missing_partitions_ok=True,
     monitors=[
         TrailingMonitor(
@@ -103,4 +106,30 @@ FORECAST_ACCURACY = MartSuite(
     # (interval_coverage_80, mase_at_most_1) are this mart's statistical monitors.
 )
 
-SUITES = (THROUGHPUT_FORECAST, FORECAST_ACCURACY)
+ZONE_OUTLOOK = MartSuite(
+    mart="alatau_zone_outlook",
+    partitions_def=DAILY_PARTITIONS,
+    partition_column="origin",
+    schema=OUTLOOK_SCHEMA,
+    grain=("month", "scenario"),
+    derived={
+        "_month_days": (pl.col("month") + "-01").str.to_date("%Y-%m-%d", strict=False).dt.month_end().dt.day(),
+        "_capped_of_values": pl.col("zone_tonnes_uncapped") > pl.col("zone_capacity_tonnes"),
+    },
+    expectations=[
+        matches("month", r"\d{4}-(0[1-9]|1[0-2])"),
+        # Scenario names and shares are OutlookConfig's to choose; a share is a share.
+        between("capture_share", 0, 1),
+        between("days_covered", 1, 31),
+        at_most("days_covered", "_month_days"),
+        *non_negative("feeder_tonnes", "zone_tonnes_uncapped", "zone_capacity_tonnes", "zone_tonnes"),
+        # Capped by the zone's capacity: never above it, nor above the uncapped figure.
+        at_most("zone_tonnes", "zone_capacity_tonnes"),
+        at_most("zone_tonnes", "zone_tonnes_uncapped"),
+        equal("capped", "_capped_of_values", check="consistency"),
+    ],
+    # Written only for origins that have a forecast (sparse backfills skip some).
+    missing_partitions_ok=True,
+)
+
+SUITES = (THROUGHPUT_FORECAST, FORECAST_ACCURACY, ZONE_OUTLOOK)

@@ -1,5 +1,5 @@
-"""The suites of throughput_forecast and forecast_accuracy: crafted bad partitions are caught and block
-downstream assets; the real forecasting chain's output passes every blocking check."""
+"""The suites of throughput_forecast, forecast_accuracy and alatau_zone_outlook: crafted bad partitions are
+caught and block downstream assets; the real forecasting chain's output passes every blocking check."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from dagster import materialize
 
 from alatau_pipeline.core.checks import validation_checks
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.forecasting.expectations import FORECAST_ACCURACY, SUITES, THROUGHPUT_FORECAST
+from alatau_pipeline.forecasting.expectations import FORECAST_ACCURACY, SUITES, THROUGHPUT_FORECAST, ZONE_OUTLOOK
 from alatau_pipeline.forecasting.models import FORECAST_SCHEMA
+from alatau_pipeline.forecasting.outlook import OUTLOOK_SCHEMA
 from alatau_pipeline.forecasting.scoring import ACCURACY_SCHEMA
 from tests.conftest import range_tags
 from tests.validation.harness import assert_blocked, duplicate_first, evaluations, probe_ran, run_checks, set_value
@@ -49,6 +50,17 @@ def accuracy_frame(day: str = ORIGIN) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ACCURACY_SCHEMA).with_columns(pl.lit(day).alias("date"))
 
 
+def outlook_frame(origin: str = ORIGIN) -> pl.DataFrame:
+    """April's outlook for three scenarios: 28 days covered, the high scenario capped at 28 × 5,000 t."""
+    rows = [
+        {"month": "2026-04", "scenario": scenario, "capture_share": share, "days_covered": 28,
+         "feeder_tonnes": 1e6, "zone_tonnes_uncapped": share * 1e6, "zone_capacity_tonnes": 140_000.0,
+         "zone_tonnes": min(share * 1e6, 140_000.0), "capped": share * 1e6 > 140_000.0}
+        for scenario, share in (("low", 0.05), ("base", 0.10), ("high", 0.20))
+    ]
+    return pl.DataFrame(rows, schema=OUTLOOK_SCHEMA).with_columns(pl.lit(origin).alias("origin"))
+
+
 CASES = [
     (THROUGHPUT_FORECAST, forecast_frame, "duplicate grain", duplicate_first, "grain",
      "expect_compound_columns_to_be_unique(origin, crossing_code, direction, metric, target_date)", None),
@@ -74,7 +86,24 @@ CASES = [
      "expect_column_pair_values_to_be_equal(in_80, _in_80_of_values)", None),
     (FORECAST_ACCURACY, accuracy_frame, "negative ape", set_value("ape", -0.1), "amounts",
      "expect_column_values_to_be_between(ape)", -0.1),
+    (ZONE_OUTLOOK, outlook_frame, "duplicate grain", duplicate_first, "grain",
+     "expect_compound_columns_to_be_unique(origin, month, scenario)", None),
+    (ZONE_OUTLOOK, outlook_frame, "no such month", set_value("month", "2026-13"), "codes",
+     "expect_column_values_to_match_regex(month)", "2026-13"),
+    (ZONE_OUTLOOK, outlook_frame, "above the zone's capacity", set_value("zone_tonnes", 1e7, row=2), "amounts",
+     "expect_column_pair_values_a_to_be_greater_than_b(zone_capacity_tonnes, zone_tonnes)", None),
+    (ZONE_OUTLOOK, outlook_frame, "more days than the month", set_value("days_covered", 31), "amounts",
+     "expect_column_pair_values_a_to_be_greater_than_b(_month_days, days_covered)", None),
+    (ZONE_OUTLOOK, outlook_frame, "capped flag wrong", set_value("capped", False, row=2), "consistency",
+     "expect_column_pair_values_to_be_equal(capped, _capped_of_values)", None),
 ]
+
+
+def test_a_clean_outlook_passes_every_check(lake: DataLake) -> None:
+    result = run_checks(lake, ZONE_OUTLOOK, outlook_frame(), [ORIGIN])
+
+    found = evaluations(result, ZONE_OUTLOOK.mart)
+    assert found and all(e.passed for e in found.values()), {k: e.description for k, e in found.items()}
 
 
 @pytest.mark.parametrize(
