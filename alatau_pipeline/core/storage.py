@@ -235,22 +235,23 @@ class PartitionedParquetStore:
         return sum(self.partition_rows(zone, dataset, column, values).values())
 
     def partition_rows(self, zone: str, dataset: str, column: str, values: Iterable[str]) -> dict[str, int]:
-        """Rows of each given partition that exists, from its Parquet footer alone (no data is read).
-
-        pyarrow reads a footer in ~0.1 ms, faster than a Polars scan of the same small files.
-        """
+        """Rows of each given partition that exists, from the Parquet footers alone (no data is read)."""
+        files = {self.partition_file(zone, dataset, column, value): value for value in values}
+        files = {file: value for file, value in files.items() if self.fs.exists(file)}
+        if not files:
+            return {}
+        if self.is_local:
+            # One scan of every footer: as fast as pyarrow's per-file reads, without importing pyarrow
+            # (~0.3 s) into a step that does not otherwise need it.
+            counts = pl.scan_parquet(list(files), include_file_paths="__file").group_by("__file").len().collect()
+            rows = dict(zip(counts["__file"].to_list(), counts["len"].to_list(), strict=True))
+            return {value: rows.get(file, 0) for file, value in files.items()}
         import pyarrow.parquet as pq
 
         found = {}
-        for value in values:
-            file = self.partition_file(zone, dataset, column, value)
-            if not self.fs.exists(file):
-                continue
-            if self.is_local:
-                found[value] = pq.read_metadata(file).num_rows
-            else:
-                with self.fs.open(file, "rb") as handle:
-                    found[value] = pq.read_metadata(handle).num_rows
+        for file, value in files.items():
+            with self.fs.open(file, "rb") as handle:
+                found[value] = pq.read_metadata(handle).num_rows
         return found
 
     def read_bytes(self, *parts: str) -> bytes:
