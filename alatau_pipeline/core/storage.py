@@ -18,6 +18,7 @@ Guarantees (contracts section 4):
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -240,9 +241,10 @@ class PartitionedParquetStore:
         files = {file: value for file, value in files.items() if self.fs.exists(file)}
         if not files:
             return {}
-        if self.is_local:
-            # One scan of every footer: as fast as pyarrow's per-file reads, without importing pyarrow
-            # (~0.3 s) into a step that does not otherwise need it.
+        if self.is_local and "pyarrow" not in sys.modules:
+            # One Polars scan of the footers, rather than importing pyarrow (~0.25 s) into a step that has
+            # no other use for it; where pyarrow is loaded already (checks: GX brings pandas), its
+            # per-file footer reads are the faster (~0.1 ms a file).
             counts = pl.scan_parquet(list(files), include_file_paths="__file").group_by("__file").len().collect()
             rows = dict(zip(counts["__file"].to_list(), counts["len"].to_list(), strict=True))
             return {value: rows.get(file, 0) for file, value in files.items()}
@@ -250,8 +252,11 @@ class PartitionedParquetStore:
 
         found = {}
         for file, value in files.items():
-            with self.fs.open(file, "rb") as handle:
-                found[value] = pq.read_metadata(handle).num_rows
+            if self.is_local:
+                found[value] = pq.read_metadata(file).num_rows
+            else:
+                with self.fs.open(file, "rb") as handle:
+                    found[value] = pq.read_metadata(handle).num_rows
         return found
 
     def read_bytes(self, *parts: str) -> bytes:

@@ -139,3 +139,18 @@ def test_an_error_in_the_step_is_not_hidden_by_background_writes(tmp_path):
         raise RuntimeError("the step's own error")
     # What was handed over before the error is written whole.
     assert pl.read_parquet(tmp_path / "marts/m/date=2026-01-01/part-0.parquet")["x"].to_list() == [1]
+
+
+def test_partition_rows_are_the_same_whichever_reader_counts_the_footers(tmp_path, monkeypatch):
+    import pyarrow.parquet  # noqa: F401  (loaded: the pyarrow path)
+
+    store = PartitionedParquetStore(tmp_path)
+    frame = pl.DataFrame({"date": ["2026-01-01"] * 3 + ["2026-01-03"], "x": [1, 2, 3, 4]})
+    store.write_partitions("marts", "m", "date", frame, ["2026-01-01", "2026-01-02", "2026-01-03"])
+    days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]  # 01-02 empty, 01-04 missing
+    expected = {"2026-01-01": 3, "2026-01-02": 0, "2026-01-03": 1}
+
+    assert store.partition_rows("marts", "m", "date", days) == expected
+    monkeypatch.delitem(sys.modules, "pyarrow")  # not loaded: the Polars path
+    assert store.partition_rows("marts", "m", "date", days) == expected
+    assert store.count_rows("marts", "m", "date", days) == 4
