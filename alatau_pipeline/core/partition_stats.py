@@ -20,8 +20,11 @@ def existing_files(
     store: PartitionedParquetStore, zone: str, dataset: str, column: str, keys: Sequence[str]
 ) -> dict[str, str]:
     """Partition key → file, for the keys whose partition file exists."""
-    files = {key: store.partition_file(zone, dataset, column, key) for key in keys}
-    return {key: file for key, file in files.items() if store.fs.exists(file)}
+    return {
+        key: store.partition_file(zone, dataset, column, key)
+        for key in keys
+        if store.has_partition(zone, dataset, column, key)
+    }
 
 
 def file_schema(store: PartitionedParquetStore, file: str) -> dict[str, pl.DataType]:

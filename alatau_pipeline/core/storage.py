@@ -184,7 +184,7 @@ class PartitionedParquetStore:
 
     # ---- reading -----------------------------------------------------------------------------------
     def has_partition(self, zone: str, dataset: str, column: str, value: str) -> bool:
-        return self.fs.exists(self.partition_file(zone, dataset, column, value))
+        return self._file_exists(self.partition_file(zone, dataset, column, value))
 
     def read_partition(self, zone: str, dataset: str, column: str, value: str) -> pl.DataFrame:
         return self._read_file(self.partition_file(zone, dataset, column, value))
@@ -206,7 +206,7 @@ class PartitionedParquetStore:
         files: dict[str, str] = {}
         for value in values:
             file = self.partition_file(zone, dataset, column, value)
-            if not self.fs.exists(file):
+            if not self._file_exists(file):
                 if missing_ok:
                     continue
                 raise FileNotFoundError(f"partition {column}={value} of {zone}/{dataset} does not exist: {file}")
@@ -238,7 +238,7 @@ class PartitionedParquetStore:
     def partition_rows(self, zone: str, dataset: str, column: str, values: Iterable[str]) -> dict[str, int]:
         """Rows of each given partition that exists, from the Parquet footers alone (no data is read)."""
         files = {self.partition_file(zone, dataset, column, value): value for value in values}
-        files = {file: value for file, value in files.items() if self.fs.exists(file)}
+        files = {file: value for file, value in files.items() if self._file_exists(file)}
         if not files:
             return {}
         if self.is_local and "pyarrow" not in sys.modules:
@@ -272,6 +272,11 @@ class PartitionedParquetStore:
         if not self.fs.isdir(folder):
             return []
         return sorted(entry["name"] for entry in self.fs.ls(folder, detail=True) if entry["type"] == "file")
+
+    def _file_exists(self, file: str) -> bool:
+        # A check asks this for ~90 footers (28 days of history of three datasets): os.stat directly costs a
+        # fifth of fsspec's info() on local files.
+        return os.path.isfile(file) if self.is_local else self.fs.exists(file)
 
     def _read_file(self, file: str) -> pl.DataFrame:
         if self.is_local:
