@@ -29,7 +29,8 @@ from dagster import (
 from pydantic import Field
 
 from alatau_pipeline.core import monitors as monitor_eval
-from alatau_pipeline.core.partition_stats import existing_files, file_schema, row_bounded_batches, row_counts
+from alatau_pipeline.core.batching import bounded_batches
+from alatau_pipeline.core.partition_stats import existing_files, file_schema, row_counts
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.core.storage import PartitionedParquetStore
 from alatau_pipeline.core.suites import ROW_COUNT_CHECK, SCHEMA_CHECK, MartSuite
@@ -76,7 +77,8 @@ def validate_mart(
     expectation_outcomes: list[list[ExpectationOutcome]] = []
     gx_results: list[dict[str, Any]] = []
     present = {k: c for k, c in counts.items() if c is not None}
-    for batch in row_bounded_batches(present, max_rows):
+    # Bounded by rows only: a range of small partitions is validated in as few GX calls as possible.
+    for batch in bounded_batches(list(present), present.__getitem__, max_rows, max_keys=len(present)):
         frame = store.read_partitions(suite.zone, suite.mart, suite.partition_column, batch)
         batch_outcomes, gx_result = _validate_frame(suite, frame.drop(unusable, strict=False))
         expectation_outcomes.append(batch_outcomes)

@@ -115,20 +115,3 @@ def row_counts(
     """Rows per partition key; None where the partition file does not exist."""
     found = store.partition_rows(zone, dataset, column, keys)
     return {key: found.get(key) for key in keys}
-
-
-def row_bounded_batches(counts: dict[str, int | None], max_rows: int) -> list[list[str]]:
-    """Consecutive keys grouped so each group holds at most ``max_rows`` rows (a bigger partition alone)."""
-    batches: list[list[str]] = []
-    current: list[str] = []
-    rows = 0
-    for key, count in counts.items():
-        n = count or 0
-        if current and rows + n > max_rows:
-            batches.append(current)
-            current, rows = [], 0
-        current.append(key)
-        rows += n
-    if current:
-        batches.append(current)
-    return batches
