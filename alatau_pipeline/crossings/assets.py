@@ -10,11 +10,10 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from alatau_pipeline.core.batching import partition_batches
-from alatau_pipeline.core.landing import LandingRangeReader
 from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
-from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.staging import stage_landing
 from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE
 from alatau_pipeline.crossings import transform
 from alatau_pipeline.crossings.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
@@ -42,40 +41,32 @@ _COMMON = {
 def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    reader = LandingRangeReader(store, SOURCE, COLUMNS, log=context.log.error)
-    totals: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    last_staged = pl.DataFrame()
-    writes = []
-    for batch in partition_batches(keys):
-        raw, good_keys = reader.read_batch(batch)
-        if not good_keys:
-            continue
-        result = transform.stage(raw)
-        write_quarantine(store, SOURCE, result.quarantined, COLUMNS, good_keys)
-        writes += store.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
-        totals["rows_read"] += raw.height
-        totals["rows_quarantined"] += result.quarantined.height
-        totals["rows_duplicate"] += int(result.staged.get_column("is_duplicate").sum())
-        totals["rows_superseded"] += int(result.staged.get_column("is_superseded").sum())
-        totals["rows_kept"] += transform.current_reports(result.staged).height
-        reasons.update(reason_counts(result.quarantined))
-        last_staged = result.staged
-        context.log.info(f"staged {len(writes)}/{len(keys)} partitions: {raw.height} rows read")
 
-    reader.raise_for_unreadable()
+    def count(staged: pl.DataFrame) -> dict[str, int]:
+        return {
+            "rows_duplicate": int(staged["is_duplicate"].sum()),
+            "rows_superseded": int(staged["is_superseded"].sum()),
+            "rows_kept": transform.current_reports(staged).height,
+        }
+
+    run = stage_landing(
+        context,
+        store,
+        source=SOURCE,
+        columns=COLUMNS,
+        dataset=STAGED_DATASET,
+        stage=transform.stage,
+        count=count,
+        batches=partition_batches(keys),
+        partitions=len(keys),
+    )
     return MaterializeResult(
         metadata={
-            **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
-            **row_count(totals["rows_read"] - totals["rows_quarantined"], len(keys)),
-            **{name: int(value) for name, value in totals.items()},
+            **run.metadata(store, COLUMN_DESCRIPTIONS),
+            **row_count(run.totals["rows_read"] - run.totals["rows_quarantined"], len(keys)),
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded"
             ),
-            "files_read": reader.files_read,
-            "quarantine_reasons": MetadataValue.json(dict(reasons)),
-            "extra_columns_ignored": MetadataValue.json(reader.extra_columns),
-            "quarantine": MetadataValue.path(store.url(QUARANTINE_ZONE, SOURCE)),
         }
     )
 

@@ -11,11 +11,12 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, DEFAULT_BATCH_ROWS, bounded_batches
-from alatau_pipeline.core.landing import LandingRangeReader, landing_bytes
+from alatau_pipeline.core.landing import landing_bytes
 from alatau_pipeline.core.metadata import row_count, table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
-from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
+from alatau_pipeline.core.quarantine import QUARANTINE_ZONE
 from alatau_pipeline.core.resources import DataLake
+from alatau_pipeline.core.staging import stage_landing
 from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE, BackgroundWrites
 from alatau_pipeline.customs import transform
 from alatau_pipeline.customs.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
@@ -41,47 +42,20 @@ _COMMON = {
 def customs_declarations_staged(context: AssetExecutionContext, lake: DataLake) -> MaterializeResult:
     store = lake.store
     keys = partition_keys(context)
-    reader = LandingRangeReader(store, SOURCE, COLUMNS, log=context.log.error)
-    totals: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    last_staged = pl.DataFrame()
-
-    # A month a batch, fewer days when they are busy, so memory stays bounded whatever the volume.
-    batches = bounded_batches(keys, lambda key: landing_bytes(store, SOURCE, key), DEFAULT_BATCH_LANDING_BYTES)
-    staged_partitions = 0
-    with BackgroundWrites(store) as background:  # a batch is written while the next one is staged
-        for batch in batches:
-            raw, good_keys = reader.read_batch(batch)
-            if not good_keys:
-                continue
-            result = transform.stage(raw)
-            write_quarantine(background, SOURCE, result.quarantined, COLUMNS, good_keys)
-            background.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", result.staged, good_keys)
-
-            totals["rows_read"] += raw.height
-            totals["rows_quarantined"] += result.quarantined.height
-            totals["rows_duplicate"] += result.staged.get_column("is_duplicate").sum()
-            totals["rows_staged"] += result.staged.height
-            reasons.update(reason_counts(result.quarantined))
-            last_staged = result.staged
-            staged_partitions += len(good_keys)
-            context.log.info(
-                f"staged {staged_partitions}/{len(keys)} partitions ({good_keys[0]} … {good_keys[-1]}): "
-                f"{raw.height} rows read, {result.quarantined.height} quarantined"
-            )
-    writes = background.writes.get(STAGED_DATASET, [])
-
-    reader.raise_for_unreadable()
+    run = stage_landing(
+        context,
+        store,
+        source=SOURCE,
+        columns=COLUMNS,
+        dataset=STAGED_DATASET,
+        stage=transform.stage,
+        count=lambda staged: {"rows_duplicate": staged["is_duplicate"].sum(), "rows_staged": staged.height},
+        # A month a batch, fewer days when they are busy, so memory stays bounded whatever the volume.
+        batches=bounded_batches(keys, lambda key: landing_bytes(store, SOURCE, key), DEFAULT_BATCH_LANDING_BYTES),
+        partitions=len(keys),
+    )
     return MaterializeResult(
-        metadata={
-            **table_metadata(last_staged, writes, store.url(STAGING_ZONE, STAGED_DATASET), COLUMN_DESCRIPTIONS),
-            **row_count(totals["rows_staged"], len(keys)),
-            **{name: int(value) for name, value in totals.items()},
-            "files_read": reader.files_read,
-            "quarantine_reasons": MetadataValue.json(dict(reasons)),
-            "extra_columns_ignored": MetadataValue.json(reader.extra_columns),
-            "quarantine": MetadataValue.path(store.url(QUARANTINE_ZONE, SOURCE)),
-        }
+        metadata={**run.metadata(store, COLUMN_DESCRIPTIONS), **row_count(run.totals["rows_staged"], len(keys))}
     )
 
 
