@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MODULE = "alatau_pipeline.definitions"
-CUSTOMS_CHAIN = "customs_declarations_staged,customs_items,customs_daily"
+CUSTOMS_CHAIN = "customs_items,customs_daily"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""The project's own code: the three customs assets, invoked directly over the whole partition range.
+"""The project's own code: the customs step, invoked directly over the whole partition range.
 
-This is the code a single-run backfill executes (landing → staging + quarantine → customs_items →
-customs_daily, through ``core`` and ``customs.transform``), without a Dagster run around it.
+This is the code a single-run backfill executes (landing → quarantine + customs_items + customs_daily,
+through ``core`` and ``customs.transform``), without a Dagster run around it.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dagster import AssetsDefinition, DagsterInstance, PartitionKeyRange, build_asset_context
 
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+from alatau_pipeline.customs.assets import customs_marts
 
-CHAIN: tuple[AssetsDefinition, ...] = (customs_declarations_staged, customs_items, customs_daily)
+CHAIN: tuple[AssetsDefinition, ...] = (customs_marts,)
 
 
 def prepare(landing_root: str, out_dir: str) -> DagsterInstance:
@@ -26,7 +26,8 @@ def run(landing_root: str, out_dir: str, instance: DagsterInstance | None = None
     for asset in CHAIN:
         context = build_asset_context(partition_key_range=PartitionKeyRange(dates[0], dates[-1]), instance=instance)
         with context:
-            asset(context, lake=lake)
+            for _ in asset(context, lake=lake):  # a multi-asset's results come as they are done
+                pass
 
 
 def _landing_days(landing_root: str):

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from dagster import MetadataValue, TableColumn, TableSchema
 
-from alatau_pipeline.core.storage import PartitionWrite
+from alatau_pipeline.core.storage import BackgroundWrites, PartitionedParquetStore, PartitionWrite
 
 _TYPE_NAMES = {
     pl.String: "string",
@@ -85,3 +85,19 @@ def table_metadata(
     else:
         metadata["empty_partitions"] = sum(1 for w in writes if w.rows == 0)
     return metadata
+
+
+def written_table_metadata(
+    store: PartitionedParquetStore,
+    writes: BackgroundWrites,
+    zone: str,
+    dataset: str,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """:func:`table_metadata` of what a step wrote of ``dataset`` through ``writes``."""
+    return table_metadata(
+        writes.last_frames.get(dataset, pl.DataFrame()),
+        writes.writes.get(dataset, []),
+        store.url(zone, dataset),
+        descriptions,
+    )

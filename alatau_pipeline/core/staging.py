@@ -1,9 +1,10 @@
-"""Staging a run's landing partitions: the loop every ``*_staged`` asset runs, whatever its source.
+"""Staging a run's landing partitions: the loop every asset that reads a landing source runs.
 
 Batch by batch: read the landing files (:class:`LandingRangeReader`), apply the domain's ``stage``
-function, write the quarantined and the staged rows (a batch is written while the next one is staged),
-count what happened; then fail naming every partition whose files could not be read. The domain keeps
-only what is its own: its rules, its counts and the description of its asset.
+function, write the quarantined rows, hand the typed rows to the domain, which writes what it derives
+from them (a batch is written while the next one is staged), and count what happened; then fail naming
+every partition whose files could not be read. The domain keeps only what is its own: its rules, what
+it writes from the typed rows, its counts and the description of its assets.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import AssetExecutionContext, AssetMaterialization, MetadataValue
 
 from alatau_pipeline.core.landing import LandingRangeReader
-from alatau_pipeline.core.metadata import table_metadata
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
-from alatau_pipeline.core.storage import STAGING_ZONE, BackgroundWrites, PartitionedParquetStore, PartitionWrite
+from alatau_pipeline.core.storage import BackgroundWrites, PartitionedParquetStore, PartitionWriter
 
 
 class Staged(Protocol):
@@ -29,21 +29,23 @@ class Staged(Protocol):
     quarantined: pl.DataFrame
 
 
+# use(typed rows of a batch, the batch's partitions, where to write) -> the domain's counts of the batch
+UseStaged = Callable[[pl.DataFrame, list[str], PartitionWriter], Mapping[str, int]]
+
+
 @dataclass
 class StagingRun:
-    """The outcome of staging a run's partitions, for the asset's metadata."""
+    """The outcome of staging a run's partitions, for the assets' metadata."""
 
     source: str
-    dataset: str
     reader: LandingRangeReader
+    writes: BackgroundWrites
     totals: Counter[str] = field(default_factory=Counter)  # rows_read, rows_quarantined + the domain's counts
     reasons: Counter[str] = field(default_factory=Counter)
-    writes: list[PartitionWrite] = field(default_factory=list)
-    last_staged: pl.DataFrame = field(default_factory=pl.DataFrame)
 
-    def metadata(self, store: PartitionedParquetStore, descriptions: Mapping[str, str]) -> dict[str, Any]:
+    def metadata(self, store: PartitionedParquetStore) -> dict[str, Any]:
+        """Where the rows went: the counts, the quarantine's reasons and location, the files read."""
         return {
-            **table_metadata(self.last_staged, self.writes, store.url(STAGING_ZONE, self.dataset), descriptions),
             **{name: int(value) for name, value in self.totals.items()},
             "files_read": self.reader.files_read,
             "quarantine_reasons": MetadataValue.json(dict(self.reasons)),
@@ -58,38 +60,61 @@ def stage_landing(
     *,
     source: str,
     columns: Sequence[str],
-    dataset: str,
     stage: Callable[[pl.DataFrame], Staged],
-    count: Callable[[pl.DataFrame], Mapping[str, int]],
+    use: UseStaged,
     batches: Iterable[list[str]],
     partitions: int,
 ) -> StagingRun:
-    """Stage ``batches`` of landing partitions of ``source`` into ``staging/<dataset>/``.
+    """Stage ``batches`` of landing partitions of ``source``, quarantining rejected rows.
 
-    ``count(staged)`` adds the domain's own counts of a batch's staged rows to the run's totals. Raises
-    ``dagster.Failure`` after staging every readable partition if some partition's files could not be read.
+    ``use(staged, partitions, writer)`` receives each batch's typed rows, writes what the domain keeps of
+    them through ``writer`` (every asset of the step selected in this run) and returns its counts of the
+    batch, which add up in the run's totals.
+
+    If some partition's files could not be read, the step fails after staging every readable partition,
+    naming each bad file (``dagster.Failure``). The readable partitions were written: each of them is
+    recorded as materialized for every selected asset, so Dagster shows exactly the partitions with a bad
+    file as failed, and a re-run after the fix has only those left to do.
     """
-    run = StagingRun(source, dataset, LandingRangeReader(store, source, columns, log=context.log.error))
-    staged_partitions = 0
+    reader = LandingRangeReader(store, source, columns, log=context.log.error)
+    staged_partitions: list[str] = []
     with BackgroundWrites(store) as background:
+        run = StagingRun(source, reader, background)
         for batch in batches:
-            raw, good_keys = run.reader.read_batch(batch)
+            raw, good_keys = reader.read_batch(batch)
             if not good_keys:
                 continue
             result = stage(raw)
             write_quarantine(background, source, result.quarantined, columns, good_keys)
-            background.write_partitions(STAGING_ZONE, dataset, "date", result.staged, good_keys)
+            run.totals.update(use(result.staged, good_keys, background))
 
             run.totals["rows_read"] += raw.height
             run.totals["rows_quarantined"] += result.quarantined.height
-            run.totals.update(count(result.staged))
             run.reasons.update(reason_counts(result.quarantined))
-            run.last_staged = result.staged
-            staged_partitions += len(good_keys)
+            staged_partitions += good_keys
             context.log.info(
-                f"staged {staged_partitions}/{partitions} partitions ({good_keys[0]} … {good_keys[-1]}): "
+                f"{source}: {len(staged_partitions)}/{partitions} partitions done "
+                f"({good_keys[0]} … {good_keys[-1]}): "
                 f"{raw.height} rows read, {result.quarantined.height} quarantined"
             )
-    run.writes = background.writes.get(dataset, [])
-    run.reader.raise_for_unreadable()
+    if reader.failures:
+        _record_written_partitions(context, staged_partitions)
+    reader.raise_for_unreadable()
     return run
+
+
+def _record_written_partitions(context: AssetExecutionContext, written: Sequence[str]) -> None:
+    """Materializations of the partitions a failing step did write, one per selected asset and partition.
+
+    Without them, a failed step's whole range counts as failed though most of it was written; Dagster
+    counts a planned partition as failed only if no materialization of it followed in the run.
+    """
+    for asset_key in sorted(context.selected_asset_keys, key=lambda key: key.to_user_string()):
+        for partition in written:
+            context.log_event(
+                AssetMaterialization(
+                    asset_key=asset_key,
+                    partition=partition,
+                    description="written by a run that failed on another partition's landing file",
+                )
+            )

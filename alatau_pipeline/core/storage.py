@@ -301,8 +301,12 @@ class BackgroundWrites:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writes")
         self._pending: list[tuple[str, Future[list[PartitionWrite]]]] = []
         self.writes: dict[str, list[PartitionWrite]] = {}  # dataset -> its partition writes, in order
+        # dataset -> the last frame handed over: its schema (and, for one partition, its first rows) go
+        # into the asset's metadata.
+        self.last_frames: dict[str, pl.DataFrame] = {}
 
     def write_partitions(self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]) -> None:
+        self.last_frames[dataset] = df
         while len(self._pending) >= self.max_pending:
             self._finish_oldest()
         future = self._pool.submit(self.store.write_partitions, zone, dataset, column, df, list(values))

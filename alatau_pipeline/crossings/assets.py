@@ -10,14 +10,14 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from alatau_pipeline.core.batching import partition_batches
-from alatau_pipeline.core.metadata import row_count, table_metadata
+from alatau_pipeline.core.metadata import row_count, table_metadata, written_table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.core.staging import stage_landing
-from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE
+from alatau_pipeline.core.storage import MARTS_ZONE, STAGING_ZONE, PartitionWriter
 from alatau_pipeline.crossings import transform
 from alatau_pipeline.crossings.contract import COLUMN_DESCRIPTIONS, COLUMNS, SOURCE
-from alatau_pipeline.customs.assets import customs_items
+from alatau_pipeline.customs.assets import CUSTOMS_ITEMS
 
 STAGED_DATASET = "crossing_reports"
 THROUGHPUT_MART = "crossing_throughput_daily"
@@ -42,7 +42,8 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
     store = lake.store
     keys = partition_keys(context)
 
-    def count(staged: pl.DataFrame) -> dict[str, int]:
+    def keep(staged: pl.DataFrame, batch: list[str], writer: PartitionWriter) -> dict[str, int]:
+        writer.write_partitions(STAGING_ZONE, STAGED_DATASET, "date", staged, batch)
         return {
             "rows_duplicate": int(staged["is_duplicate"].sum()),
             "rows_superseded": int(staged["is_superseded"].sum()),
@@ -54,15 +55,15 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
         store,
         source=SOURCE,
         columns=COLUMNS,
-        dataset=STAGED_DATASET,
         stage=transform.stage,
-        count=count,
+        use=keep,
         batches=partition_batches(keys),
         partitions=len(keys),
     )
     return MaterializeResult(
         metadata={
-            **run.metadata(store, COLUMN_DESCRIPTIONS),
+            **written_table_metadata(store, run.writes, STAGING_ZONE, STAGED_DATASET, COLUMN_DESCRIPTIONS),
+            **run.metadata(store),
             **row_count(run.totals["rows_read"] - run.totals["rows_quarantined"], len(keys)),
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded"
@@ -73,7 +74,7 @@ def crossing_reports_staged(context: AssetExecutionContext, lake: DataLake) -> M
 
 @asset(
     **_COMMON,
-    deps=[crossing_reports_staged, customs_items],
+    deps=[crossing_reports_staged, CUSTOMS_ITEMS],
     description=(
         "One row per open crossing, direction and day, reported or not (reported=false and null metrics "
         "where no report came: a missing report is not zero traffic), with capacity utilization and the "

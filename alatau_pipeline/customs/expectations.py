@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from alatau_pipeline.core.partitions import ALMATY_TZ, DAILY_PARTITIONS
-from alatau_pipeline.core.storage import STAGING_ZONE
+from alatau_pipeline.core.storage import MARTS_ZONE
 from alatau_pipeline.core.suites import (
     MartSuite,
     QuarantineShareMonitor,
@@ -74,8 +74,11 @@ CUSTOMS_ITEMS = MartSuite(
             "row_count_vs_trailing_28d", pl.len(), "items of the day against the trailing 28 days' median"
         ),
         QuarantineShareMonitor(
-            "quarantine_share", source=SOURCE, kept_zone=STAGING_ZONE, kept_dataset=SOURCE,
-            description="share of the day's landing rows quarantined against its trailing 28-day median",
+            "quarantine_share", source=SOURCE, kept_zone=MARTS_ZONE, kept_dataset="customs_items",
+            description=(
+                "share of the day's rows quarantined, of those quarantined or kept as items, against its "
+                "trailing 28-day median"
+            ),
         ),
     ],
 )

@@ -50,8 +50,6 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     # The same row delivered again (in any file) counts once: the first delivery in file order wins.
     # (is_first_distinct, not a window: a window function over the four-column key costs ~4x as much.)
     staged = valid.with_columns((~pl.struct(key).is_first_distinct()).alias("is_duplicate"))
-    # current_version last, as the columns of the staging dataset have always been ordered.
-    staged = staged.select(pl.exclude("current_version"), "current_version")
     quarantined = pl.concat([bad, conflict_rows.with_columns(pl.lit("conflicting_duplicate").alias(REASON))])
     return StagedCustoms(staged=staged, quarantined=quarantined)
 

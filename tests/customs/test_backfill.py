@@ -9,11 +9,11 @@ import polars as pl
 from dagster import materialize
 
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+from alatau_pipeline.customs.assets import customs_marts
 from alatau_pipeline.demo.seed import seed_demo
 from tests.conftest import range_tags
 
-CUSTOMS_ASSETS = [customs_declarations_staged, customs_items, customs_daily]
+CUSTOMS_ASSETS = [customs_marts]
 DAYS = [dt.date(2026, 2, 14) + dt.timedelta(days=i) for i in range(5)]  # spans Chinese New Year 2026
 
 
@@ -46,7 +46,6 @@ def test_single_run_backfill_equals_per_partition_runs(tmp_path):
     for zone, name in [
         ("marts", "customs_items"),
         ("marts", "customs_daily"),
-        ("staging", "customs_declarations"),
         ("quarantine", "customs_declarations"),
     ]:
         left, right = _table(single, zone, name), _table(per_partition, zone, name)

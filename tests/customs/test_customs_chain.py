@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+from alatau_pipeline.customs.assets import customs_marts
 from tests.customs.landing_set import DATE, FAULTS, ROWS_READ, write_landing_set
 
-CUSTOMS_ASSETS = [customs_declarations_staged, customs_items, customs_daily]
+CUSTOMS_ASSETS = [customs_marts]
 
 
 @pytest.fixture
@@ -79,9 +79,11 @@ def test_every_row_is_accounted_for_in_metadata(materialized):
     assert items["rows_read"] == ROWS_READ
     assert (items["rows_kept"], items["rows_quarantined"], items["rows_duplicate"]) == (4, len(FAULTS) + 2, 1)
     assert (items["rows_superseded"], items["rows_cancelled"]) == (3, 1)
-    staged = {k: v.value for k, v in events["customs_declarations_staged"].items()}
-    assert staged["rows_read"] == ROWS_READ
-    assert staged["extra_columns_ignored"] == {f"landing/customs_declarations/date={DATE}/b.csv": ["comment"]}
+    assert items["rows_read"] == sum(
+        items[f"rows_{outcome}"] for outcome in ("kept", "quarantined", "duplicate", "superseded", "cancelled")
+    )
+    assert items["extra_columns_ignored"] == {f"landing/customs_declarations/date={DATE}/b.csv": ["comment"]}
+    assert items["files_read"] == 2
     assert "dagster/column_schema" in events["customs_daily"]
     assert "preview" in events["customs_items"]
 
@@ -105,3 +107,23 @@ def test_rerun_replaces_partition_without_appending(materialized, data_dir, lake
     assert _mart(data_dir, "customs_items").height == 4
     partition = data_dir / "marts" / "customs_items" / f"date={DATE}"
     assert [p.name for p in partition.iterdir()] == ["part-0.parquet"]
+
+
+def test_one_step_writes_both_marts_and_no_intermediate_dataset(materialized, data_dir):
+    assert sorted(p.name for p in (data_dir / "marts").iterdir()) == ["customs_daily", "customs_items"]
+    assert not (data_dir / "staging").exists()
+    assert {e.step_key for e in materialized.get_asset_materialization_events()} == {"customs_marts"}
+
+
+def test_customs_daily_alone_is_recomputed_from_the_stored_items(materialized, data_dir, lake):
+    before = _mart(data_dir, "customs_daily")
+    items_file = data_dir / "marts" / "customs_items" / f"date={DATE}" / "part-0.parquet"
+    items_written = items_file.stat().st_mtime_ns
+    (data_dir / "marts" / "customs_daily" / f"date={DATE}" / "part-0.parquet").unlink()
+
+    daily_only = materialize(CUSTOMS_ASSETS, selection=["customs_daily"], resources={"lake": lake}, partition_key=DATE)
+
+    assert daily_only.success
+    assert [e.asset_key.to_user_string() for e in daily_only.get_asset_materialization_events()] == ["customs_daily"]
+    assert items_file.stat().st_mtime_ns == items_written  # the items were read, not recomputed
+    assert _mart(data_dir, "customs_daily").equals(before)

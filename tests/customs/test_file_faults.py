@@ -1,17 +1,18 @@
-"""A landing file that cannot be read fails its partition, names the file and the fault, writes nothing."""
+"""A landing file that cannot be read fails its partition, names the file and the fault, writes nothing of it."""
 
 from __future__ import annotations
 
 import gzip
 
 import pytest
-from dagster import materialize
+from dagster import AssetKey, AssetPartitionStatus, DagsterInstance, materialize
 
-from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+from alatau_pipeline.core.partitions import DAILY_PARTITIONS
+from alatau_pipeline.customs.assets import customs_marts
 from tests.conftest import range_tags, write_landing
 from tests.customs.landing_set import DATE, HEADER, SOURCE, row, write_landing_set
 
-CUSTOMS_ASSETS = [customs_declarations_staged, customs_items, customs_daily]
+CUSTOMS_ASSETS = [customs_marts]
 BAD_FILES = {
     "missing_column.csv": (
         lambda: _csv([h for h in HEADER if h != "tnved"], [row("0000099")[:7] + row("0000099")[8:]]),
@@ -38,7 +39,7 @@ def _failure_message(result) -> str:
 def test_bad_file_fails_partition_and_keeps_previous_marts(name, data_dir, lake):
     write_landing_set(data_dir)
     assert materialize(CUSTOMS_ASSETS, resources={"lake": lake}, partition_key=DATE).success
-    marts = sorted((data_dir / "marts").rglob("*.parquet")) + sorted((data_dir / "staging").rglob("*.parquet"))
+    marts = sorted((data_dir / "marts").rglob("*.parquet")) + sorted((data_dir / "quarantine").rglob("*.parquet"))
     before = {path: path.read_bytes() for path in marts}
 
     make, fault = BAD_FILES[name]
@@ -61,15 +62,30 @@ def test_range_run_writes_good_partitions_and_fails_naming_the_bad_one(data_dir,
             row("0000001", declaration_id=f"55207/{ddmmyy}/0000001", registered_at=f"{date}T10:00:00+05:00")
         ])
     (data_dir / "landing" / SOURCE / "date=2026-11-20" / "z.csv").write_bytes(b"\xff\xfe garbage")
+    instance = DagsterInstance.ephemeral()
     result = materialize(
         CUSTOMS_ASSETS,
         resources={"lake": lake},
         tags=range_tags("2026-11-19", "2026-11-21"),
         raise_on_error=False,
+        instance=instance,
     )
     assert not result.success
     message = _failure_message(result)
     assert "2026-11-20" in message and "z.csv" in message and "not valid UTF-8" in message
-    staged = sorted(p.parent.name for p in (data_dir / "staging").rglob("*.parquet"))
-    assert staged == ["date=2026-11-19", "date=2026-11-21"]
-    assert not (data_dir / "marts").exists()
+    # The good days of the range are computed and written; nothing of the bad day is.
+    for zone, dataset in [("marts", "customs_items"), ("marts", "customs_daily"), ("quarantine", SOURCE)]:
+        written = sorted(p.parent.name for p in (data_dir / zone / dataset).rglob("*.parquet"))
+        assert written == ["date=2026-11-19", "date=2026-11-21"], (zone, dataset)
+    assert not (data_dir / "staging").exists()
+    # … and Dagster records them so: only the bad day counts as failed, and a re-run has only it to do.
+    for asset in ("customs_items", "customs_daily"):
+        assert instance.get_materialized_partitions(AssetKey(asset)) == {"2026-11-19", "2026-11-21"}
+        status = instance.get_status_by_partition(
+            AssetKey(asset), ["2026-11-19", "2026-11-20", "2026-11-21"], DAILY_PARTITIONS
+        )
+        assert status == {
+            "2026-11-19": AssetPartitionStatus.MATERIALIZED,
+            "2026-11-20": AssetPartitionStatus.FAILED,
+            "2026-11-21": AssetPartitionStatus.MATERIALIZED,
+        }

@@ -151,4 +151,4 @@ def test_every_mart_in_the_code_location_declares_freshness() -> None:
     assert DAILY_MART_FRESHNESS.deadline_cron == "0 8 * * *"
     assert DAILY_MART_FRESHNESS.timezone == "Asia/Almaty"
     # Staging is no mart: no promise made about it.
-    assert specs["customs_declarations_staged"].freshness_policy is None
+    assert specs["crossing_reports_staged"].freshness_policy is None

@@ -13,7 +13,7 @@ from dagster import AssetCheckSeverity, materialize
 
 from alatau_pipeline.core.checks import validation_checks
 from alatau_pipeline.core.resources import DataLake
-from alatau_pipeline.customs.assets import customs_daily, customs_declarations_staged, customs_items
+from alatau_pipeline.customs.assets import customs_marts
 from alatau_pipeline.customs.contract import CUSTOMS_DAILY_SCHEMA, CUSTOMS_ITEMS_SCHEMA
 from alatau_pipeline.customs.expectations import CUSTOMS_DAILY, CUSTOMS_ITEMS, SUITES
 from alatau_pipeline.demo.seed import seed_demo
@@ -224,7 +224,7 @@ def test_a_partition_with_too_little_history_passes_with_a_note(lake: DataLake) 
 
 def test_the_real_customs_chain_on_demo_data_passes_every_blocking_check(data_dir, lake: DataLake) -> None:
     seed_demo(str(data_dir), dt.date(2026, 11, 1), dt.date(2026, 11, 3))
-    assets = [customs_declarations_staged, customs_items, customs_daily, *(validation_checks(s) for s in SUITES)]
+    assets = [customs_marts, *(validation_checks(s) for s in SUITES)]
     result = materialize(assets, resources={"lake": lake}, tags=range_tags("2026-11-01", "2026-11-03"))
 
     found = result.get_asset_check_evaluations()

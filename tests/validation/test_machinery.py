@@ -88,7 +88,7 @@ def test_quarantine_share_well_above_usual_warns_and_short_history_passes_with_a
     for day in days:
         bad_rows = 40 if day == days[-1] else 2  # 2 % usually, 29 % on the last day
         store.write_partition("quarantine", "customs_declarations", "date", day, pl.DataFrame({"x": ["r"] * bad_rows}))
-        store.write_partition("staging", "customs_declarations", "date", day, pl.DataFrame({"x": ["k"] * 98}))
+        store.write_partition("marts", "customs_items", "date", day, pl.DataFrame({"x": ["k"] * 98}))
 
     judged = evaluate(monitor, store, CUSTOMS_ITEMS, days[-1:])
     assert not judged.passed
