@@ -12,6 +12,7 @@ import csv
 import functools
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ def landing_bytes(store: PartitionedParquetStore, source: str, date: str) -> int
     """
     total = 0
     for file in landing_files(store, source, date):
-        size = store.fs.size(file)
+        size = os.path.getsize(file) if store.is_local else store.fs.size(file)
         if file.endswith(".gz") and size >= 4:
             with store.fs.open(file, "rb") as handle:
                 handle.seek(size - 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from alatau_pipeline.core.partitions import ALMATY_TZ
+from alatau_pipeline.core.partitions import day_start_utc
 from alatau_pipeline.core.rules import ColumnRule
 from alatau_pipeline.reference import crossing_codes
 from alatau_pipeline.reference.countries import ISO_ALPHA2
@@ -40,7 +40,7 @@ CROSS_RULES: tuple[tuple[str, pl.Expr], ...] = (
     ("net_kg_exceeds_gross_kg", pl.col("net_kg") > pl.col("gross_kg")),
     (
         "registered_at_not_on_partition_date",
-        pl.col("registered_at").dt.convert_time_zone(ALMATY_TZ).dt.date() != pl.col("date").str.to_date(),
+        ~pl.col("registered_at").is_between(day_start_utc(), day_start_utc(days_later=1), closed="left"),
     ),
 )
 
