@@ -83,17 +83,14 @@ class ItemCounts:
 def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
     """Current versions only: drop duplicates, superseded versions and cancelled declarations."""
     unique = ~pl.col("is_duplicate")
-    current = unique & (pl.col("version") == pl.col("current_version"))
-    # A declaration whose current version is cancelled contributes none of its items.
-    cancelled = (current & (pl.col("status") == "cancelled")).any().over("date", "declaration_id")
-    counted = staged.select(
-        unique.sum().alias("unique"), current.sum().alias("current"), (current & ~cancelled).sum().alias("kept")
-    ).row(0, named=True)
-    # One lazy query, so Polars filters before it derives, casts and sorts, and runs them in parallel.
+    current_rows = staged.filter(unique & (pl.col("version") == pl.col("current_version")))
+    # A declaration whose current version is cancelled contributes none of its items. They are few: an
+    # anti-join with them costs a third of a window over every row's (date, declaration_id).
+    cancelled = current_rows.filter(pl.col("status") == "cancelled").select("date", "declaration_id").unique()
+    kept = current_rows.join(cancelled, on=["date", "declaration_id"], how="anti") if cancelled.height else current_rows
+    # One lazy query, so Polars derives, casts and sorts in parallel.
     items = (
-        staged.lazy()
-        .filter(current)
-        .filter(~cancelled)
+        kept.lazy()
         .with_columns(
             pl.col("tnved").str.slice(0, 6).alias("hs6"),
             pl.col("tnved").str.slice(0, 4).alias("hs4"),
@@ -104,11 +101,12 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
         .sort("date", "declaration_id", "item_no")
         .collect()
     )
+    unique_rows = staged.select(unique.sum()).item()
     counts = ItemCounts(
         staged=staged.height,
-        duplicates=staged.height - counted["unique"],
-        superseded=counted["unique"] - counted["current"],
-        cancelled=counted["current"] - counted["kept"],
+        duplicates=staged.height - unique_rows,
+        superseded=unique_rows - current_rows.height,
+        cancelled=current_rows.height - items.height,
         kept=items.height,
     )
     return items, counts
