@@ -20,6 +20,7 @@ ENGINES = {
     "duckdb": "benchmarks.impl_duckdb",
     "pandas": "benchmarks.impl_pandas",
     "copy_limit": "benchmarks.copy_limit",
+    "partitioned_limit": "benchmarks.partitioned_limit",
 }
 
 

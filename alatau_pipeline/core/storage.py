@@ -299,8 +299,10 @@ class BackgroundWrites:
     """A step's partition writes, done on a background thread while the step computes its next batch.
 
     Writing a batch is hundreds of small files; computing the next one is mostly Polars work that releases
-    the GIL, so the two overlap. At most ``max_pending`` writes wait or run at a time (a later
-    :meth:`write_partitions` blocks until one finishes), so memory stays bounded to about two batches.
+    the GIL, so the two overlap. At most ``max_pending`` writes of each dataset wait or run at a time (a
+    later :meth:`write_partitions` of that dataset blocks until the oldest pending write finishes), so
+    memory stays bounded to about two batches of each dataset a step writes. (Counting all datasets
+    together made a step that writes three datasets a batch wait for its own batch's writes.)
     Each partition is written exactly as :meth:`PartitionedParquetStore.write_partitions` writes it.
     Leaving the ``with`` block waits for every write and raises the first error any of them met.
     """
@@ -317,7 +319,7 @@ class BackgroundWrites:
 
     def write_partitions(self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]) -> None:
         self.last_frames[dataset] = df
-        while len(self._pending) >= self.max_pending:
+        while sum(1 for pending, _ in self._pending if pending == dataset) >= self.max_pending:
             self._finish_oldest()
         future = self._pool.submit(self.store.write_partitions, zone, dataset, column, df, list(values))
         self._pending.append((dataset, future))
