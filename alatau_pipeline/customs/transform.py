@@ -45,11 +45,17 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     # and they are few, so the comparison of whole rows runs on them alone.
     repeated = good.with_row_index("_row").filter(pl.struct(key).is_duplicated())
     conflicting = repeated.filter(pl.struct(*COLUMNS).n_unique().over(key) > 1)
-    conflict_rows = raw.join(conflicting.select("_source_file", "_line"), on=["_source_file", "_line"], how="semi")
-    valid = good.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(conflicting["_row"].implode()))
-    # The same row delivered again (in any file) counts once: the first delivery in file order wins.
+    # The same row delivered again (in any file) counts once: the first delivery in file order wins. Only
+    # repeated rows can be re-deliveries, so they are told apart among those alone; all deliveries of a
+    # conflicting key leave together, so the remaining flags do not change when they do.
     # (is_first_distinct, not a window: a window function over the four-column key costs ~4x as much.)
-    staged = valid.with_columns((~pl.struct(key).is_first_distinct()).alias("is_duplicate"))
+    delivered_again = repeated.filter(~pl.struct(key).is_first_distinct())["_row"]
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    staged = good.with_columns(row.is_in(delivered_again.implode()).alias("is_duplicate"))
+    conflict_rows = raw.clear()
+    if conflicting.height:
+        staged = staged.filter(~row.is_in(conflicting["_row"].implode()))
+        conflict_rows = raw.join(conflicting.select("_source_file", "_line"), on=["_source_file", "_line"], how="semi")
     quarantined = pl.concat([bad, conflict_rows.with_columns(pl.lit("conflicting_duplicate").alias(REASON))])
     return StagedCustoms(staged=staged, quarantined=quarantined)
 
