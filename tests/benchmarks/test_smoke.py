@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks import copy_limit, impl_duckdb, impl_pandas, impl_polars
+from benchmarks import copy_limit, impl_duckdb, impl_pandas, impl_polars, partitioned_limit
 from benchmarks.compare import differences, read_output
 from benchmarks.data import day_range, write_landing
 
@@ -49,3 +49,13 @@ def test_copy_limit_writes_every_landing_row(tmp_path: Path) -> None:
     landing = write_landing(data, 600, day_range(days=2))
     copy_limit.run(data, str(tmp_path / "copy"))
     assert pl.read_parquet(tmp_path / "copy" / "copy.parquet").height == landing.items
+
+
+def test_partitioned_limit_writes_every_landing_row_into_its_day(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    landing = write_landing(data, 600, day_range(days=2))
+    partitioned_limit.run(data, str(tmp_path / "copy"))
+    rows = pl.read_parquet(tmp_path / "copy" / "copy" / "customs_declarations" / "**" / "*.parquet",
+                           hive_partitioning=True)
+    assert rows.height == landing.items
+    assert sorted(rows["date"].cast(pl.String).unique().to_list()) == landing.dates
