@@ -166,7 +166,7 @@ def _relative_name(store: PartitionedParquetStore, file: str) -> str:
 
 @dataclass
 class LandingRangeReader:
-    """Reads a run's landing partitions batch by batch for a staging asset.
+    """Reads a run's landing partitions batch by batch for an asset that stages a landing source.
 
     A partition with a file that cannot be read is set aside (its error kept, nothing of it returned) so
     the rest of the range is still staged; :meth:`raise_for_unreadable` then fails the step naming every

@@ -1,1 +1,1 @@
-"""Customs declarations: landing files → staging (row rules, quarantine) → customs_items → customs_daily."""
+"""Customs declarations: landing files → row rules and quarantine → customs_items → customs_daily, in one step."""
