@@ -17,6 +17,7 @@ from alatau_pipeline.forecasting.models import FORECAST_SCHEMA
 from alatau_pipeline.forecasting.outlook import OUTLOOK_SCHEMA
 from alatau_pipeline.forecasting.scoring import ACCURACY_SCHEMA
 from tests.conftest import range_tags
+from tests.forecasting.series import ASSETS, LAST, START, run_config, seed
 from tests.validation.harness import assert_blocked, duplicate_first, evaluations, probe_ran, run_checks, set_value
 
 ORIGIN = "2026-03-10"
@@ -139,8 +140,6 @@ def test_a_forecast_range_that_wrote_only_some_origins_passes_with_a_note(lake: 
 
 
 def test_the_real_forecasting_chain_passes_every_blocking_check(data_dir: Path, lake: DataLake) -> None:
-    from tests.forecasting.test_assets import ASSETS, LAST, START, run_config, seed
-
     seed(data_dir)
     checks = [validation_checks(s) for s in SUITES]
     result = materialize([*ASSETS, *checks], resources={"lake": lake},
