@@ -79,7 +79,6 @@ def current_version(good: pl.DataFrame, bad: pl.DataFrame) -> pl.Series:
 
 @dataclass
 class ItemCounts:
-    staged: int
     duplicates: int
     superseded: int
     cancelled: int
@@ -109,7 +108,6 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
     )
     unique_rows = staged.select(unique.sum()).item()
     counts = ItemCounts(
-        staged=staged.height,
         duplicates=staged.height - unique_rows,
         superseded=unique_rows - current_rows.height,
         cancelled=current_rows.height - items.height,
