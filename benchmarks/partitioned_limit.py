@@ -12,6 +12,8 @@ import glob
 
 import polars as pl
 
+from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, bounded_batches
+from alatau_pipeline.core.landing import landing_bytes
 from alatau_pipeline.core.storage import BackgroundWrites, PartitionedParquetStore
 from alatau_pipeline.customs.contract import SOURCE
 
@@ -19,10 +21,12 @@ from alatau_pipeline.customs.contract import SOURCE
 def run(landing_root: str, out_dir: str) -> None:
     files = sorted(glob.glob(f"{landing_root}/landing/{SOURCE}/date=*/*.csv*"))
     days = sorted({file.split("date=")[1][:10] for file in files})
+    landing = PartitionedParquetStore(landing_root)
     store = PartitionedParquetStore(out_dir)
+    # The customs step's batches: a month, fewer days when they are busy.
+    batches = bounded_batches(days, lambda day: landing_bytes(landing, SOURCE, day), DEFAULT_BATCH_LANDING_BYTES)
     with BackgroundWrites(store) as background:
-        for start in range(0, len(days), 31):  # a month a batch, as the customs step reads them
-            month = days[start : start + 31]
+        for month in batches:
             month_files = [f for f in files if f.split("date=")[1][:10] in month]
             rows = pl.scan_csv(month_files, infer_schema=False, include_file_paths="_file").collect()
             rows = rows.with_columns(pl.col("_file").str.extract(r"date=(\d{4}-\d{2}-\d{2})").alias("date"))
