@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetMaterialization, MetadataValue
+from dagster import AssetExecutionContext, MetadataValue
 
 from alatau_pipeline.core.landing import LandingRangeReader
 from alatau_pipeline.core.quarantine import QUARANTINE_ZONE, reason_counts, write_quarantine
@@ -73,12 +73,14 @@ def stage_landing(
     batch, which add up in the run's totals.
 
     If some partition's files could not be read, the step fails after staging every readable partition,
-    naming each bad file (``dagster.Failure``). The readable partitions were written: each of them is
-    recorded as materialized for every selected asset, so Dagster shows exactly the partitions with a bad
-    file as failed, and a re-run after the fix has only those left to do.
+    naming each bad file (``dagster.Failure``). Nothing of a partition with a bad file is written. The
+    readable ones are, but Dagster records the whole range as failed: their checks have not run, so
+    re-executing the run after the fix recomputes and validates the whole range (idempotently).
+    (Recording the written partitions as materialized was tried: Dagster then never validates them,
+    because a re-execution from failure covers only the bad partitions.)
     """
     reader = LandingRangeReader(store, source, columns, log=context.log.error)
-    staged_partitions: list[str] = []
+    staged_partitions = 0
     with BackgroundWrites(store) as background:
         run = StagingRun(source, reader, background)
         for raw, good_keys in _read_ahead(reader, batches):
@@ -91,14 +93,13 @@ def stage_landing(
             run.totals["rows_read"] += raw.height
             run.totals["rows_quarantined"] += result.quarantined.height
             run.reasons.update(reason_counts(result.quarantined))
-            staged_partitions += good_keys
+            staged_partitions += len(good_keys)
             context.log.info(
-                f"{source}: {len(staged_partitions)}/{partitions} partitions done "
+                f"{source}: {staged_partitions}/{partitions} partitions done "
                 f"({good_keys[0]} … {good_keys[-1]}): "
                 f"{raw.height} rows read, {result.quarantined.height} quarantined"
             )
-    if reader.failures:
-        _record_written_partitions(context, staged_partitions)
+            del raw, result  # the next batch is being read meanwhile: hold two batches at most, not three
     reader.raise_for_unreadable()
     return run
 
@@ -120,19 +121,3 @@ def _read_ahead(reader: LandingRangeReader, batches: Iterable[list[str]]) -> Ite
         if ahead is not None:
             yield ahead.result()
 
-
-def _record_written_partitions(context: AssetExecutionContext, written: Sequence[str]) -> None:
-    """Materializations of the partitions a failing step did write, one per selected asset and partition.
-
-    Without them, a failed step's whole range counts as failed though most of it was written; Dagster
-    counts a planned partition as failed only if no materialization of it followed in the run.
-    """
-    for asset_key in sorted(context.selected_asset_keys, key=lambda key: key.to_user_string()):
-        for partition in written:
-            context.log_event(
-                AssetMaterialization(
-                    asset_key=asset_key,
-                    partition=partition,
-                    description="written by a run that failed on another partition's landing file",
-                )
-            )

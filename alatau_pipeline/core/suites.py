@@ -120,9 +120,11 @@ class TrailingMonitor:
 
 @dataclass(frozen=True)
 class QuarantineShareMonitor:
-    """Share of a partition's landing rows that went to quarantine, against its trailing median.
+    """Share of a partition's rows that went to quarantine, against its trailing median.
 
-    share = quarantined / (quarantined + kept), ``kept`` counted in ``kept_zone/kept_dataset``. Warns when
+    share = quarantined / (quarantined + kept), ``kept`` counted in ``kept_zone/kept_dataset`` (a staging
+    dataset, or for customs the ``customs_items`` mart: rows dropped as duplicates, superseded or cancelled
+    count in neither). Warns when
     share > max(median × factor, median + min_excess).
     """
 

@@ -78,14 +78,10 @@ def test_range_run_writes_good_partitions_and_fails_naming_the_bad_one(data_dir,
         written = sorted(p.parent.name for p in (data_dir / zone / dataset).rglob("*.parquet"))
         assert written == ["date=2026-11-19", "date=2026-11-21"], (zone, dataset)
     assert not (data_dir / "staging").exists()
-    # … and Dagster records them so: only the bad day counts as failed, and a re-run has only it to do.
+    # … but Dagster records the whole range as failed: the good days' checks have not run, so the
+    # re-execution after the fix recomputes and validates all of it.
+    days = ["2026-11-19", "2026-11-20", "2026-11-21"]
     for asset in ("customs_items", "customs_daily"):
-        assert instance.get_materialized_partitions(AssetKey(asset)) == {"2026-11-19", "2026-11-21"}
-        status = instance.get_status_by_partition(
-            AssetKey(asset), ["2026-11-19", "2026-11-20", "2026-11-21"], DAILY_PARTITIONS
-        )
-        assert status == {
-            "2026-11-19": AssetPartitionStatus.MATERIALIZED,
-            "2026-11-20": AssetPartitionStatus.FAILED,
-            "2026-11-21": AssetPartitionStatus.MATERIALIZED,
-        }
+        assert instance.get_materialized_partitions(AssetKey(asset)) == set()
+        status = instance.get_status_by_partition(AssetKey(asset), days, DAILY_PARTITIONS)
+        assert status == dict.fromkeys(days, AssetPartitionStatus.FAILED)
