@@ -18,7 +18,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 
 from alatau_pipeline.core.batching import DEFAULT_BATCH_LANDING_BYTES, DEFAULT_BATCH_ROWS, bounded_batches
 from alatau_pipeline.core.landing import landing_bytes
-from alatau_pipeline.core.metadata import row_count, written_table_metadata
+from alatau_pipeline.core.metadata import written_table_metadata
 from alatau_pipeline.core.partitions import DAILY_PARTITIONS, SINGLE_RUN, partition_keys
 from alatau_pipeline.core.resources import DataLake
 from alatau_pipeline.core.staging import stage_landing
@@ -71,16 +71,12 @@ def _from_landing(
     context: AssetExecutionContext, store: PartitionedParquetStore, keys: list[str], *, with_daily: bool
 ) -> Iterator[MaterializeResult]:
     """Landing → quarantine + ``customs_items`` (+ ``customs_daily``), batch by batch, nothing read back."""
-    daily_rows = 0
 
     def keep(staged: pl.DataFrame, batch: list[str], writer: PartitionWriter) -> dict[str, int]:
-        nonlocal daily_rows
         items, counts = transform.customs_items(staged)
         writer.write_partitions(MARTS_ZONE, "customs_items", "date", items, batch)
         if with_daily:
-            daily = transform.customs_daily(items)
-            writer.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
-            daily_rows += daily.height
+            writer.write_partitions(MARTS_ZONE, "customs_daily", "date", transform.customs_daily(items), batch)
         return {
             "rows_duplicate": counts.duplicates,
             "rows_superseded": counts.superseded,
@@ -104,7 +100,6 @@ def _from_landing(
         metadata={
             **written_table_metadata(store, run.writes, MARTS_ZONE, "customs_items", COLUMN_DESCRIPTIONS),
             **run.metadata(store),
-            **row_count(run.totals["rows_kept"], len(keys)),
             # Every landing row is accounted for.
             "accounting": MetadataValue.md(
                 "rows_read = rows_kept + rows_quarantined + rows_duplicate + rows_superseded + rows_cancelled "
@@ -113,31 +108,27 @@ def _from_landing(
         },
     )
     if with_daily:
-        yield MaterializeResult(asset_key=CUSTOMS_DAILY, metadata=_daily_metadata(store, run.writes, daily_rows, keys))
+        yield MaterializeResult(asset_key=CUSTOMS_DAILY, metadata=_daily_metadata(store, run.writes))
 
 
 def _daily_from_stored_items(
     context: AssetExecutionContext, store: PartitionedParquetStore, keys: list[str]
 ) -> MaterializeResult:
     """``customs_daily`` alone (the step subset to it): recomputed from the stored ``customs_items``."""
-    rows = done = 0
+    done = 0
     item_rows = store.partition_rows(MARTS_ZONE, "customs_items", "date", keys)
     with BackgroundWrites(store) as background:
         for batch in bounded_batches(keys, lambda key: item_rows.get(key, 0), DEFAULT_BATCH_ROWS):
             items = store.read_partitions(MARTS_ZONE, "customs_items", "date", batch, missing_ok=False)
-            daily = transform.customs_daily(items)
-            background.write_partitions(MARTS_ZONE, "customs_daily", "date", daily, batch)
-            rows += daily.height
+            background.write_partitions(MARTS_ZONE, "customs_daily", "date", transform.customs_daily(items), batch)
             done += len(batch)
             context.log.info(f"customs_daily: {done}/{len(keys)} partitions computed")
-    return MaterializeResult(asset_key=CUSTOMS_DAILY, metadata=_daily_metadata(store, background, rows, keys))
+    return MaterializeResult(asset_key=CUSTOMS_DAILY, metadata=_daily_metadata(store, background))
 
 
-def _daily_metadata(
-    store: PartitionedParquetStore, writes: BackgroundWrites, rows: int, keys: list[str]
-) -> dict[str, object]:
+def _daily_metadata(store: PartitionedParquetStore, writes: BackgroundWrites) -> dict[str, object]:
+    # The row count comes with the table metadata, from the partition writes.
     metadata = written_table_metadata(store, writes, MARTS_ZONE, "customs_daily", COLUMN_DESCRIPTIONS)
-    metadata.update(row_count(rows, len(keys)))
     last = writes.last_frames.get("customs_daily")
     if last is not None and last.height:
         metadata["stat_value_usd_last_batch"] = float(last["stat_value_usd"].sum())

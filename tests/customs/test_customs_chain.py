@@ -84,6 +84,8 @@ def test_every_row_is_accounted_for_in_metadata(materialized):
     )
     assert items["extra_columns_ignored"] == {f"landing/customs_declarations/date={DATE}/b.csv": ["comment"]}
     assert items["files_read"] == 2
+    assert items["dagster/row_count"] == items["rows_kept"]
+    assert events["customs_daily"]["dagster/row_count"].value == 3
     assert "dagster/column_schema" in events["customs_daily"]
     assert "preview" in events["customs_items"]
 
