@@ -92,6 +92,8 @@ def demo_backfill(dagster_home: str, data_dir: str, years: float = 2.0) -> DemoT
     )
     seconds = time.perf_counter() - began
     runs: dict[str, float] = {}
+    # The instance's storage takes its folder from DAGSTER_HOME (dagster_home/dagster.yaml).
+    os.environ["DAGSTER_HOME"] = dagster_home
     with DagsterInstance.from_config(dagster_home) as instance:
         for record in reversed(instance.get_run_records()):
             run = record.dagster_run

@@ -121,9 +121,13 @@ def dagster_processes(home: Path, data_dir: Path, env: dict[str, str] | None = N
 def _create_instance_storage(home: Path) -> None:
     """Create and stamp the instance's SQLite storage once, before the webserver, its code server and the
     daemon start: left to them, they race to create it and can stamp two alembic heads."""
+    from unittest import mock
+
     from dagster import DagsterInstance
 
-    with DagsterInstance.from_config(str(home)) as instance:
+    # The instance's storage takes its folder from DAGSTER_HOME (dagster_home/dagster.yaml), as the
+    # processes started next do.
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}), DagsterInstance.from_config(str(home)) as instance:
         instance.get_runs(limit=1)
         instance.all_instigator_state()
 
