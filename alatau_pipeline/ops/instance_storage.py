@@ -9,8 +9,9 @@ and the cross-run index): ~10 ms an event here, half of a 365-partition backfill
 (1,460 events, ~15 s of ~30 s; see ``benchmarks/README.md``, fix 20).
 
 :class:`BatchingSqliteEventLogStorage` writes such a batch with one transaction on each database: the
-same rows, in the same order, with the same per-asset records and tags as one-by-one storage. Anything
-else (run and step events, mixed batches) goes to Dagster's own code unchanged. :class:`AlatauSqliteStorage`
+same rows, in the same order, with the same per-asset records and tags as one-by-one storage. Everything
+else (run and step events, the planned checks in a run's batch) is stored by Dagster's own code, one by
+one. :class:`AlatauSqliteStorage`
 is Dagster's default SQLite storage (``history/`` and ``schedules/`` under ``DAGSTER_HOME``) with this event
 log; ``dagster_home/dagster.yaml`` selects it, and it turns Dagster's batching on in every process that
 opens the instance (webserver, daemon, run workers, CLI) unless ``DAGSTER_EVENT_BATCH_SIZE`` is already
@@ -23,12 +24,16 @@ PostgreSQL (production) has its own batch path in ``dagster-postgres``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
+from itertools import groupby
 
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -41,46 +46,83 @@ from dagster._core.storage.sqlite_storage import (
 )
 from dagster._serdes import ConfigurableClassData
 
+# The asset events Dagster hands over in batches (a run's planned materializations, a step's reported
+# ones) and this storage writes at once. Everything else in a batch (planned checks) is stored one by one.
+_BATCHED_ASSET_EVENTS = frozenset(
+    {
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        DagsterEventType.ASSET_OBSERVATION,
+    }
+)
+
 # Dagster buffers at most this many events of one batch before handing them over; a range of 1,000
 # partitions of one asset is one transaction.
 EVENT_BATCH_SIZE = "1000"
 
-# What Dagster batches (planned and reported materializations, planned checks) and this storage writes
-# together: events mirrored in the index database.
-_BATCHED_TYPES = ASSET_EVENTS | ASSET_CHECK_EVENTS
+logger = logging.getLogger(__name__)
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
-    """Dagster's run-sharded SQLite event log; a batch of asset events is one transaction per database."""
+    """Dagster's run-sharded SQLite event log; a batch of asset events is one transaction per database.
+
+    A batch is stored in order, as consecutive runs of asset events (planned or reported
+    materializations, observations), each written at once, and anything else between them (planned
+    checks) stored one by one by Dagster's ``store_event``. A run of asset events whose index write fails
+    leaves nothing behind (its rows in the run's database are deleted again) and is then stored event by
+    event, without storing any event twice. Only an error of Dagster's own ``store_event`` reaches the
+    caller; Dagster then stores the whole batch again, one by one, as it does for a batch with any
+    storage, and the events stored before the error may then appear twice.
+    """
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, str]
+    ) -> BatchingSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        if len(events) < 2 or len({event.run_id for event in events}) != 1 or not all(
-            event.is_dagster_event and event.dagster_event_type in _BATCHED_TYPES for event in events
-        ):
-            super().store_event_batch(events)  # one by one, as Dagster stores them
-            return
-        # What SqliteEventLogStorage.store_event does for each of these events, once per database.
+        for is_asset_run, group in groupby(events, key=_is_asset_event):
+            group = list(group)
+            if not is_asset_run or len(group) < 2:
+                for event in group:
+                    self.store_event(event)
+                continue
+            try:
+                self._store_asset_events(group)
+            except Exception:
+                logger.warning("Storing %d asset events at once failed; storing them one by one", len(group),
+                               exc_info=True)
+                for event in group:
+                    self.store_event(event)
+
+    def _store_asset_events(self, events: list[EventLogEntry]) -> None:
+        """What ``SqliteEventLogStorage.store_event`` does for each asset event, once per database."""
+        run_id = events[0].run_id
         statements = [self.prepare_insert_event(event) for event in events]
-        with self.run_connection(events[0].run_id) as conn:
-            for statement in statements:
-                conn.execute(statement)
-        asset_events: list[EventLogEntry] = []
-        asset_event_ids: list[int] = []
-        check_events: list[tuple[EventLogEntry, int]] = []
-        with self.index_transaction() as conn:
-            for event, statement in zip(events, statements, strict=True):
-                with db_result(conn, statement) as result:
-                    event_id = result.inserted_primary_key[0]
-                if event.dagster_event_type in ASSET_EVENTS:
+        with self.run_connection(run_id) as conn:
+            run_event_ids = [conn.execute(statement).inserted_primary_key[0] for statement in statements]
+        try:
+            with self.index_transaction() as conn:
+                event_ids = []
+                for event, statement in zip(events, statements, strict=True):
+                    with db_result(conn, statement) as result:
+                        event_id = result.inserted_primary_key[0]
+                    if event_id is None:
+                        raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
                     self._store_asset_event(conn, event, event_id)
-                    asset_events.append(event)
-                    asset_event_ids.append(event_id)
-                else:
-                    check_events.append((event, event_id))
-            self._store_asset_event_tags(conn, asset_events, asset_event_ids)
-        # Check records are written on connections of their own, so only after the index is committed.
-        for event, event_id in check_events:
-            self.store_asset_check_event(event, event_id)
+                    event_ids.append(event_id)
+                self._store_asset_event_tags(conn, events, event_ids)
+        except Exception:
+            # The index transaction was rolled back; take the run's rows back too, so that storing the
+            # events again does not store them twice.
+            with self.run_connection(run_id) as conn:
+                conn.execute(SqlEventLogStorageTable.delete().where(SqlEventLogStorageTable.c.id.in_(run_event_ids)))
+            raise
+
+
+def _is_asset_event(event: EventLogEntry) -> bool:
+    return event.is_dagster_event and event.dagster_event_type in _BATCHED_ASSET_EVENTS
 
 
 class AlatauSqliteStorage(DagsterSqliteStorage):

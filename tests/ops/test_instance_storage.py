@@ -85,7 +85,7 @@ def _recorded(instance: DagsterInstance, home: Path, run_id: str) -> dict[str, o
 
 def test_range_run_is_recorded_as_dagster_records_it_with_batches_in_one_write(tmp_path, data_dir, lake, monkeypatch):
     _write_days(data_dir)
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    _unset_batch_size(monkeypatch)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project"))  # dagster.yaml takes its folder from it
 
     with _instance(tmp_path / "project", project_config=True) as project:
@@ -118,6 +118,40 @@ def test_range_run_is_recorded_as_dagster_records_it_with_batches_in_one_write(t
         frozenset({"ASSET_MATERIALIZATION"}): 2,
     }
     assert sorted(map(len, batches)) == [len(DAYS), len(DAYS), 2 * len(DAYS) + 1]
+
+
+def test_a_failed_batch_write_is_stored_event_by_event_without_duplicates(tmp_path, data_dir, lake, monkeypatch):
+    _write_days(data_dir)
+    _unset_batch_size(monkeypatch)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project"))
+
+    with _instance(tmp_path / "project", project_config=True) as project:
+        storage = project.event_log_storage
+        original = storage._store_asset_event_tags
+        failures: list[int] = []
+
+        def fail_first_batch(conn, events, event_ids):
+            # The index write of the run's planned materializations fails, after their rows in the run's database.
+            if len(events) > 1 and not failures:
+                failures.append(len(events))
+                raise RuntimeError("disk full")
+            return original(conn, events, event_ids)
+
+        monkeypatch.setattr(storage, "_store_asset_event_tags", fail_first_batch)
+        project_run = _range_run(project, lake)
+        ours = _recorded(project, tmp_path / "project", project_run)
+
+    with _instance(tmp_path / "default", project_config=False) as default:
+        theirs = _recorded(default, tmp_path / "default", _range_run(default, lake))
+
+    assert failures == [2 * len(DAYS)]  # both assets' planned materializations
+    assert ours == theirs  # every event stored once, in the same order
+
+
+def _unset_batch_size(monkeypatch) -> None:
+    # Set first, so that pytest restores the variable's absence after the test (the storage sets it).
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "unset")
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
 
 
 def test_an_explicit_batch_size_is_left_alone(tmp_path, monkeypatch):
