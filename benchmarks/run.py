@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-dagster", action="store_true", help="only the transform comparison")
     parser.add_argument(
         "--demo", action="store_true",
-        help="also time `alatau demo` (two years, the whole daily chain with its checks; ~3 min more)",
+        help="also time `alatau demo` (two years, the whole daily chain with its checks; ~2 min more)",
     )
     parser.add_argument(
         "--engines", default=",".join(ENGINES),
