@@ -69,10 +69,10 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     A batch is stored in order, as consecutive runs of asset events (planned or reported
     materializations, observations), each written at once, and anything else between them (planned
     checks) stored one by one by Dagster's ``store_event``. A run of asset events whose index write fails
-    leaves nothing behind (its rows in the run's database are deleted again) and is then stored event by
-    event, without storing any event twice. Only an error of Dagster's own ``store_event`` reaches the
-    caller; Dagster then stores the whole batch again, one by one, as it does for a batch with any
-    storage, and the events stored before the error may then appear twice.
+    leaves nothing behind (its rows in the run's database are deleted again, unless that fails too) and
+    is then stored event by event, without storing any event twice. Only an error of Dagster's own
+    ``store_event`` reaches the caller; Dagster then stores the whole batch again, one by one, as it does
+    for a batch with any storage, and the events stored before the error may then appear twice.
     """
 
     @classmethod
@@ -82,7 +82,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        for is_asset_run, group in groupby(events, key=_is_asset_event):
+        # Dagster's batches come from one run; grouping by run as well keeps that an assumption it can break.
+        for (is_asset_run, _run_id), group in groupby(events, key=lambda event: (_is_asset_event(event), event.run_id)):
             group = list(group)
             if not is_asset_run or len(group) < 2:
                 for event in group:
