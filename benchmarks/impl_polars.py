@@ -19,8 +19,10 @@ def prepare(landing_root: str, out_dir: str) -> DagsterInstance:
     return DagsterInstance.ephemeral()
 
 
-def run(landing_root: str, out_dir: str, instance: DagsterInstance | None = None) -> None:
-    lake = DataLake(data_dir=landing_root)
+def run(
+    landing_root: str, out_dir: str, instance: DagsterInstance | None = None, *, lake: DataLake | None = None
+) -> None:
+    lake = lake or DataLake(data_dir=landing_root)
     instance = instance or DagsterInstance.ephemeral()
     dates = sorted(p.name.removeprefix("date=") for p in _landing_days(landing_root))
     for asset in CHAIN:

@@ -21,6 +21,7 @@ ENGINES = {
     "pandas": "benchmarks.impl_pandas",
     "copy_limit": "benchmarks.copy_limit",
     "partitioned_limit": "benchmarks.partitioned_limit",
+    "chain_without_writes": "benchmarks.chain_without_writes",
 }
 
 

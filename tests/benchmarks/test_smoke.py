@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks import copy_limit, impl_duckdb, impl_pandas, impl_polars, partitioned_limit
+from benchmarks import chain_without_writes, copy_limit, impl_duckdb, impl_pandas, impl_polars, partitioned_limit
 from benchmarks.compare import differences, read_output
 from benchmarks.data import day_range, write_landing
 
@@ -59,3 +59,20 @@ def test_partitioned_limit_writes_every_landing_row_into_its_day(tmp_path: Path)
                            hive_partitioning=True)
     assert rows.height == landing.items
     assert sorted(rows["date"].cast(pl.String).unique().to_list()) == landing.dates
+
+
+def test_chain_without_writes_hands_over_what_the_chain_writes_and_writes_nothing(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    write_landing(data, 2_000, day_range(days=4))
+
+    discarded = chain_without_writes.run(data, str(tmp_path / "unused"))
+    assert not (tmp_path / "data" / "marts").exists()
+    assert not (tmp_path / "data" / "quarantine").exists()
+
+    impl_polars.run(data, data)
+    written = {
+        path: read_output(data, path).height
+        for path in ("quarantine/customs_declarations", "marts/customs_items", "marts/customs_daily")
+    }
+    assert all(written.values())
+    assert discarded == written
