@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 from alatau_pipeline.settings import REPO_ROOT
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 BIN = Path(sys.executable).parent
 LOCATION = "alatau_pipeline"
@@ -118,16 +121,22 @@ def dagster_processes(home: Path, data_dir: Path, env: dict[str, str] | None = N
             _stop(process)
 
 
-def _create_instance_storage(home: Path) -> None:
-    """Create and stamp the instance's SQLite storage once, before the webserver, its code server and the
-    daemon start: left to them, they race to create it and can stamp two alembic heads."""
+@contextmanager
+def open_instance(home: Path) -> Iterator[DagsterInstance]:
+    """The instance at ``home``, opened in this process as the Dagster processes open it."""
     from unittest import mock
 
     from dagster import DagsterInstance
 
-    # The instance's storage takes its folder from DAGSTER_HOME (dagster_home/dagster.yaml), as the
-    # processes started next do.
+    # The instance's storage takes its folder from DAGSTER_HOME (dagster_home/dagster.yaml).
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}), DagsterInstance.from_config(str(home)) as instance:
+        yield instance
+
+
+def _create_instance_storage(home: Path) -> None:
+    """Create and stamp the instance's SQLite storage once, before the webserver, its code server and the
+    daemon start: left to them, they race to create it and can stamp two alembic heads."""
+    with open_instance(home) as instance:
         instance.get_runs(limit=1)
         instance.all_instigator_state()
 

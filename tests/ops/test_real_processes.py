@@ -1,5 +1,6 @@
 """The operational paths through the real processes: backfills launched through the webserver's GraphQL
-API (as the UI launches them) and run by the daemon, and the landing-zone sensor ticking in the daemon.
+API (as the UI launches them) and run by the daemon, cancelled and finished again, and the landing-zone
+sensor ticking in the daemon.
 
 One webserver + daemon pair serves the whole module. The backfill daemon works in 30-second iterations,
 so each backfill takes up to a minute here; that is the price of testing the real path.
@@ -16,9 +17,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from alatau_pipeline.comtrade.assets import COMTRADE_POOL
 from alatau_pipeline.demo import customs as demo_customs
 from alatau_pipeline.demo.seed import csv_bytes, seed_demo
-from tests.ops.processes import LOCATION, REPOSITORY, DagsterProcesses, dagster_processes, wait_for, write_instance_yaml
+from tests.ops.processes import (
+    LOCATION,
+    REPOSITORY,
+    DagsterProcesses,
+    dagster_processes,
+    open_instance,
+    wait_for,
+    write_instance_yaml,
+)
 
 SOURCE = "customs_declarations"
 CUSTOMS_ASSETS = ("customs_items", "customs_daily")
@@ -27,6 +37,12 @@ BACKFILL_DAYS = [(FIRST_DAY + dt.timedelta(days=i)).isoformat() for i in range(3
 FAULT_RANGE = [(dt.date(2025, 3, 31) + dt.timedelta(days=i)).isoformat() for i in range(5)]  # 03-31 … 04-04
 BROKEN_DAY = "2025-04-02"
 SENSOR_DAY = "2025-03-15"
+COMTRADE_ASSETS = ("comtrade_raw", "trade_flows_monthly")
+COMTRADE_MONTHS = ["2025-01-01", "2025-02-01", "2025-03-01"]
+# A run id that holds the comtrade pool's one slot, so the Comtrade backfill's run waits in the queue until
+# the test has cancelled it (the state a long backfill is in when someone cancels it), however fast the
+# machine.
+POOL_HOLDER = ("held-by-test", "hold")
 BACKFILL_TIMEOUT = 240  # the backfill daemon iterates every 30 s; a run itself takes seconds
 
 TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
@@ -36,6 +52,15 @@ mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
     __typename
     ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on Error { message }
+  }
+}"""
+
+CANCEL_BACKFILL = """
+mutation Cancel($id: String!) {
+  cancelPartitionBackfill(backfillId: $id) {
+    __typename
     ... on PythonError { message }
     ... on Error { message }
   }
@@ -125,7 +150,15 @@ def scenario(dagster: DagsterProcesses) -> Scenario:
     corrections = demo_customs.generate_day(dt.date.fromisoformat(SENSOR_DAY), 7).files
     name, rows = next(iter(corrections.items()))
     _landing(dagster.data_dir, SENSOR_DAY, f"late_{name}").write_bytes(csv_bytes(name, rows))
-    backfills = {"clean": _launch_backfill(dagster, BACKFILL_DAYS), "faulty": _launch_backfill(dagster, FAULT_RANGE)}
+    with open_instance(dagster.home) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(COMTRADE_POOL)
+        assert storage.claim_concurrency_slot(COMTRADE_POOL, *POOL_HOLDER).is_claimed
+    backfills = {
+        "clean": _launch_backfill(dagster, BACKFILL_DAYS),
+        "faulty": _launch_backfill(dagster, FAULT_RANGE),
+        "cancelled": _launch_backfill(dagster, COMTRADE_MONTHS, COMTRADE_ASSETS),
+    }
     return Scenario(baseline_ticks=baseline, backfills=backfills)
 
 
@@ -145,10 +178,12 @@ def _tags(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
 
 
-def _launch_backfill(dagster: DagsterProcesses, partitions: list[str]) -> str:
+def _launch_backfill(
+    dagster: DagsterProcesses, partitions: list[str], assets: tuple[str, ...] = CUSTOMS_ASSETS
+) -> str:
     result = dagster.graphql(
         LAUNCH_BACKFILL,
-        params={"partitionNames": partitions, "assetSelection": [{"path": [a]} for a in CUSTOMS_ASSETS]},
+        params={"partitionNames": partitions, "assetSelection": [{"path": [a]} for a in assets]},
     )["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
     return result["backfillId"]
@@ -171,8 +206,27 @@ def _wait_backfill_done(dagster: DagsterProcesses, backfill_id: str) -> dict:
         raise AssertionError(f"{exc}\n{_backfill(dagster, backfill_id)}\n{dagster.log_tail()}") from exc
 
 
-def _mart_days(data_dir: Path, mart: str) -> set[str]:
-    return {p.parent.name.removeprefix("date=") for p in (data_dir / "marts" / mart).glob("date=*/part-0.parquet")}
+def _mart_days(data_dir: Path, mart: str, column: str = "date") -> set[str]:
+    return {
+        p.parent.name.removeprefix(f"{column}=") for p in (data_dir / "marts" / mart).glob(f"{column}=*/part-0.parquet")
+    }
+
+
+def _reexecute_from_failure(dagster: DagsterProcesses, backfill_id: str) -> dict:
+    """"Re-execute → From failure" on a finished backfill, as its page in the UI offers it; waits for the
+    new backfill's one run to succeed (the daemon marks the backfill complete an iteration later)."""
+    result = dagster.graphql(REEXECUTE_BACKFILL, params={"parentRunId": backfill_id, "strategy": "FROM_FAILURE"})
+    result = result["reexecutePartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    rerun_id = result["backfillId"]
+
+    def rerun_succeeded() -> dict | None:
+        runs = _backfill(dagster, rerun_id)["runs"]
+        if any(r["status"] in {"FAILURE", "CANCELED"} for r in runs):
+            raise AssertionError(f"re-execution failed: {runs}\n{dagster.log_tail()}")
+        return _backfill(dagster, rerun_id) if runs and runs[0]["status"] == "SUCCESS" else None
+
+    return wait_for(f"re-execution backfill {rerun_id}", rerun_succeeded, timeout=BACKFILL_TIMEOUT, interval=1)
 
 
 def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(dagster: DagsterProcesses, scenario: Scenario) -> None:
@@ -257,20 +311,7 @@ def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProc
     broken.write_bytes(csv_bytes("declarations.csv.gz", good))
     os.utime(broken, (dropped.st_atime, dropped.st_mtime))
 
-    # "Re-execute from failure" on the backfill, as the UI's backfill page offers it.
-    result = dagster.graphql(REEXECUTE_BACKFILL, params={"parentRunId": backfill_id, "strategy": "FROM_FAILURE"})
-    result = result["reexecutePartitionBackfill"]
-    assert result["__typename"] == "LaunchBackfillSuccess", result
-    rerun_id = result["backfillId"]
-
-    # Its one run succeeding is the outcome; the daemon marks the backfill complete an iteration later.
-    def rerun_succeeded() -> dict | None:
-        runs = _backfill(dagster, rerun_id)["runs"]
-        if any(r["status"] in {"FAILURE", "CANCELED"} for r in runs):
-            raise AssertionError(f"re-execution failed: {runs}\n{dagster.log_tail()}")
-        return _backfill(dagster, rerun_id) if runs and runs[0]["status"] == "SUCCESS" else None
-
-    rerun = wait_for(f"re-execution backfill {rerun_id}", rerun_succeeded, timeout=BACKFILL_TIMEOUT, interval=1)
+    rerun = _reexecute_from_failure(dagster, backfill_id)
     assert len(rerun["runs"]) == 1
     tags = _tags(rerun["runs"][0])
     # Only the failed range, not the 30 days backfilled before it: its good days were written but not
@@ -281,3 +322,38 @@ def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProc
     )
     assert rerun["numPartitions"] == len(FAULT_RANGE)
     assert set(FAULT_RANGE) <= _mart_days(dagster.data_dir, "customs_daily")
+
+
+def test_cancelled_backfill_is_finished_by_reexecuting_from_failure(
+    dagster: DagsterProcesses, scenario: Scenario
+) -> None:
+    backfill_id = scenario.backfills["cancelled"]
+
+    # Its one run waits in the queue (the comtrade pool's slot is held); the user cancels the backfill.
+    def queued_run() -> dict | None:
+        runs = _backfill(dagster, backfill_id)["runs"]
+        return runs[0] if runs else None
+
+    run = wait_for("the Comtrade backfill's run", queued_run, timeout=BACKFILL_TIMEOUT, interval=1)
+    assert run["status"] == "QUEUED", run
+    result = dagster.graphql(CANCEL_BACKFILL, id=backfill_id)["cancelPartitionBackfill"]
+    assert result["__typename"] == "CancelBackfillSuccess", result
+
+    backfill = _wait_backfill_done(dagster, backfill_id)
+    assert backfill["status"] == "CANCELED", backfill
+    assert [r["status"] for r in backfill["runs"]] == ["CANCELED"]
+    assert not _mart_days(dagster.data_dir, "trade_flows_monthly", "period")
+
+    # Later, with the pool free again, "Re-execute → From failure" runs what the cancelled backfill did not
+    # materialize: here all of it, as one run. ("Resume" is not the way: Dagster 1.13 ends a resumed
+    # cancelled asset backfill as failed without a new run; README "Backfills from the UI".)
+    with open_instance(dagster.home) as instance:
+        instance.event_log_storage.free_concurrency_slot_for_step(*POOL_HOLDER)
+    rerun = _reexecute_from_failure(dagster, backfill_id)
+    assert len(rerun["runs"]) == 1
+    tags = _tags(rerun["runs"][0])
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        COMTRADE_MONTHS[0],
+        COMTRADE_MONTHS[-1],
+    )
+    assert _mart_days(dagster.data_dir, "trade_flows_monthly", "period") == {m[:7] for m in COMTRADE_MONTHS}
