@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from dagster import AssetMaterialization, DagsterInstance
 
 from alatau_pipeline.comtrade.assets import COMTRADE_POOL
 from alatau_pipeline.demo import customs as demo_customs
@@ -43,6 +44,10 @@ COMTRADE_MONTHS = ["2025-01-01", "2025-02-01", "2025-03-01"]
 # the test has cancelled it (the state a long backfill is in when someone cancels it), however fast the
 # machine.
 POOL_HOLDER = ("held-by-test", "hold")
+# A mart nothing in this module materializes, recorded as last materialized this long ago: stale under its
+# freshness policy (due by noon on the 10th of each month) whatever the day the test runs.
+STALE_MART = "mirror_trade_monthly"
+STALE_AGE = dt.timedelta(days=60)
 BACKFILL_TIMEOUT = 240  # the backfill daemon iterates every 30 s; a run itself takes seconds
 
 TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
@@ -151,6 +156,7 @@ def scenario(dagster: DagsterProcesses) -> Scenario:
     name, rows = next(iter(corrections.items()))
     _landing(dagster.data_dir, SENSOR_DAY, f"late_{name}").write_bytes(csv_bytes(name, rows))
     with open_instance(dagster.home) as instance:
+        _record_old_materialization(instance, STALE_MART, STALE_AGE)
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default(COMTRADE_POOL)
         assert storage.claim_concurrency_slot(COMTRADE_POOL, *POOL_HOLDER).is_claimed
@@ -160,6 +166,21 @@ def scenario(dagster: DagsterProcesses) -> Scenario:
         "cancelled": _launch_backfill(dagster, COMTRADE_MONTHS, COMTRADE_ASSETS),
     }
     return Scenario(baseline_ticks=baseline, backfills=backfills)
+
+
+def _record_old_materialization(instance: DagsterInstance, asset: str, age: dt.timedelta) -> None:
+    """A materialization of ``asset`` recorded as if it had happened ``age`` ago (outside any run): what the
+    event log holds for a mart whose runs stopped that long ago."""
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
+
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+        job_name=RUNLESS_JOB_NAME,
+        event_specific_data=StepMaterializationData(AssetMaterialization(asset_key=asset)),
+    )
+    when = dt.datetime.now(dt.UTC) - age
+    instance.report_dagster_event(event, run_id=RUNLESS_RUN_ID, timestamp=when.timestamp())
 
 
 def _sensor_ticks(dagster: DagsterProcesses) -> list[dict]:
@@ -293,6 +314,23 @@ def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, s
             "timezone": "Asia/Almaty",
             "lowerBoundDeltaSeconds": 7200,
         }
+
+
+def test_a_stale_mart_shows_as_failing_its_freshness_policy(dagster: DagsterProcesses, scenario: Scenario) -> None:
+    # Its last materialization (recorded by the scenario) is 60 days old: the daemon judges the mart stale,
+    # and the UI's asset health shows its freshness as degraded.
+    def stale() -> dict | None:
+        [node] = dagster.graphql(FRESHNESS, keys=[{"path": [STALE_MART]}])["assetNodes"]
+        status = (node["freshnessStatusInfo"] or {}).get("freshnessStatus")
+        return node if status == "DEGRADED" else None
+
+    node = wait_for(f"the freshness daemon's verdict on {STALE_MART}", stale, timeout=60, interval=1)
+    assert node["internalFreshnessPolicy"] == {
+        "__typename": "CronFreshnessPolicy",
+        "deadlineCron": "0 12 10 * *",
+        "timezone": "Asia/Almaty",
+        "lowerBoundDeltaSeconds": 9 * 3600,
+    }
 
 
 def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProcesses, scenario: Scenario) -> None:
