@@ -147,8 +147,9 @@ class Scenario:
 def scenario(dagster: DagsterProcesses) -> Scenario:
     """Everything the daemon has to do, started at once (the tests then wait for each outcome): the
     backfill daemon works in 30-second iterations, so waiting for one thing after another would cost
-    minutes. First the sensor's baseline tick, then a late correction dropped into the landing zone, then
-    both backfills launched through the webserver."""
+    minutes. First the sensor's baseline tick, then a late correction dropped into the landing zone, an
+    old materialization of a mart recorded and the comtrade pool's slot held, then three backfills
+    launched through the webserver, and the Comtrade one cancelled while its run waits in the queue."""
     wait_for("the sensor's baseline tick", lambda: _sensor_ticks(dagster) or None, timeout=60)
     baseline = _sensor_ticks(dagster)
     # A late correction arrives for a day long past.
@@ -165,6 +166,18 @@ def scenario(dagster: DagsterProcesses) -> Scenario:
         "faulty": _launch_backfill(dagster, FAULT_RANGE),
         "cancelled": _launch_backfill(dagster, COMTRADE_MONTHS, COMTRADE_ASSETS),
     }
+    # The user cancels the Comtrade backfill once its run exists; the run waits in the queue meanwhile
+    # (the comtrade pool's slot is held). Cancelled here, so the daemon's iterations that finish the
+    # cancellation overlap with the other backfills.
+    def queued_run() -> dict | None:
+        runs = _backfill(dagster, backfills["cancelled"])["runs"]
+        # A run is NOT_STARTED for a moment, until the daemon has put it in the queue.
+        assert not runs or runs[0]["status"] in {"NOT_STARTED", "QUEUED"}, runs
+        return runs[0] if runs and runs[0]["status"] == "QUEUED" else None
+
+    wait_for("the Comtrade backfill's run in the queue", queued_run, timeout=BACKFILL_TIMEOUT, interval=1)
+    result = dagster.graphql(CANCEL_BACKFILL, id=backfills["cancelled"])["cancelPartitionBackfill"]
+    assert result["__typename"] == "CancelBackfillSuccess", result
     return Scenario(baseline_ticks=baseline, backfills=backfills)
 
 
@@ -365,18 +378,8 @@ def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProc
 def test_cancelled_backfill_is_finished_by_reexecuting_from_failure(
     dagster: DagsterProcesses, scenario: Scenario
 ) -> None:
+    # The user cancelled it (the scenario) while its one run was waiting in the queue.
     backfill_id = scenario.backfills["cancelled"]
-
-    # Its one run waits in the queue (the comtrade pool's slot is held); the user cancels the backfill.
-    def queued_run() -> dict | None:
-        runs = _backfill(dagster, backfill_id)["runs"]
-        return runs[0] if runs else None
-
-    run = wait_for("the Comtrade backfill's run", queued_run, timeout=BACKFILL_TIMEOUT, interval=1)
-    assert run["status"] == "QUEUED", run
-    result = dagster.graphql(CANCEL_BACKFILL, id=backfill_id)["cancelPartitionBackfill"]
-    assert result["__typename"] == "CancelBackfillSuccess", result
-
     backfill = _wait_backfill_done(dagster, backfill_id)
     assert backfill["status"] == "CANCELED", backfill
     assert [r["status"] for r in backfill["runs"]] == ["CANCELED"]
