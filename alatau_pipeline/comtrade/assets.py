@@ -85,7 +85,7 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
     per_month: dict[str, dict[str, int]] = {}
     answers = cut = 0
     try:
-        hs_codes = ensure_hs_reference(comtrade, store)
+        hs_codes = ensure_hs_reference(comtrade, store, warn=context.log.warning)
         for period in periods:
             for reporter, partner in REPORTERS:
                 try:

@@ -3,6 +3,7 @@
 Layout (no key anywhere: it travels in a header and is never written):
 
     raw/comtrade/reference/HS.json                                   the HS classification, cached
+    raw/comtrade/reference/HS.fetched.json                           when it was fetched (its age)
     raw/comtrade/reference/hs_classification.parquet                 the same as a dimension table (names)
     raw/comtrade/calls/date=YYYY-MM-DD.json                          live calls made that day (the budget)
     raw/comtrade/period=YYYY-MM/reporter=398/pull=<id>/<part>.json   every answer of one pull, as received
@@ -33,6 +34,9 @@ from alatau_pipeline.core.storage import RAW_ZONE, PartitionedParquetStore
 
 RAW = (RAW_ZONE, "comtrade")
 HS_REFERENCE_FILE = (*RAW, "reference", "HS.json")
+# When HS.json was fetched, as {"fetched_at": ISO 8601}: a cache older than the client's
+# hs_reference_max_age_days is fetched again.
+HS_REFERENCE_FETCHED_FILE = (*RAW, "reference", "HS.fetched.json")
 # The HS dimension as one table (every HS6 code with chapter and section names) for analysts' joins.
 HS_DIMENSION_FILE = (*RAW, "reference", "hs_classification.parquet")
 KAZAKHSTAN, CHINA = 398, 156
@@ -66,16 +70,56 @@ def base_params(reporter: int, partner: int, period: str, max_records: int) -> d
     }
 
 
-def ensure_hs_reference(client: ComtradeClient, store: PartitionedParquetStore) -> pl.DataFrame:
-    """The HS6 codes of the cached reference file, fetched (without key) and cached if not there yet."""
-    if not store.exists(*HS_REFERENCE_FILE):
+def ensure_hs_reference(
+    client: ComtradeClient,
+    store: PartitionedParquetStore,
+    *,
+    now: dt.datetime | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> pl.DataFrame:
+    """The HS6 codes of the cached reference file, fetched (without key) when it is missing or older than
+    ``client.hs_reference_max_age_days``.
+
+    Answers cut at ``maxRecords`` are split into explicit lists of these codes, so a code Comtrade added
+    after the cache was fetched (a revision of the HS) would never be asked for and its records would be
+    missing without a word: hence the refresh. A refresh that fails keeps the cached file and says so
+    through ``warn``; with no cached file the error is raised. A file that is not the documented JSON is
+    never cached.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    cached = store.exists(*HS_REFERENCE_FILE)
+    fetched_at = _hs_reference_fetched_at(store) if cached else None
+    max_age = dt.timedelta(days=client.hs_reference_max_age_days)
+    if cached and fetched_at is not None and now - fetched_at < max_age:
+        return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+    try:
         body = client.get_hs_reference()
-        codes = hs.parse_reference(body)  # a bad file is not cached
-        store.write_bytes(body, *HS_REFERENCE_FILE)
-        buffer = io.BytesIO()
-        hs.dimension(codes).write_parquet(buffer)
-        store.write_bytes(buffer.getvalue(), *HS_DIMENSION_FILE)
-    return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+        codes = hs.parse_reference(body)
+    except (ComtradeError, hs.HsReferenceError) as exc:
+        if not cached:
+            raise
+        when = f"on {fetched_at.date().isoformat()}" if fetched_at else "at an unknown date"
+        warn(f"HS reference not refreshed ({exc}); splitting cut answers by the copy fetched {when}")
+        return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+    store.write_bytes(body, *HS_REFERENCE_FILE)
+    buffer = io.BytesIO()
+    hs.dimension(codes).write_parquet(buffer)
+    store.write_bytes(buffer.getvalue(), *HS_DIMENSION_FILE)
+    # Written last: a refresh interrupted before this point is simply done again by the next run.
+    stamp = {"fetched_at": now.isoformat(timespec="seconds")}
+    store.write_bytes(json.dumps(stamp).encode(), *HS_REFERENCE_FETCHED_FILE)
+    return codes
+
+
+def _hs_reference_fetched_at(store: PartitionedParquetStore) -> dt.datetime | None:
+    """When the cached HS reference was fetched; None for a cache without the stamp (or an unreadable one)."""
+    if not store.exists(*HS_REFERENCE_FETCHED_FILE):
+        return None
+    try:
+        fetched_at = dt.datetime.fromisoformat(json.loads(store.read_bytes(*HS_REFERENCE_FETCHED_FILE))["fetched_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=dt.UTC)
 
 
 def cached_hs_reference(store: PartitionedParquetStore) -> pl.DataFrame | None:

@@ -82,6 +82,10 @@ class ComtradeClient(ConfigurableResource):
     min_interval_seconds: float = Field(default=1.1, description="spacing of calls (free tier: 1 call/s)")
     daily_call_budget: int = Field(default=500, description="calls a day (free tier: 500)")
     demo_seed: int = Field(default=20261125, description="seed of the synthetic source")
+    hs_reference_max_age_days: float = Field(
+        default=30.0, ge=0.0,
+        description="re-fetch the cached HS reference (raw/comtrade/reference/HS.json) when it is older than this",
+    )
 
     _last_call: float = PrivateAttr(default=0.0)
     _calls: int = PrivateAttr(default=0)

@@ -3,7 +3,7 @@
 It serves ``/data/v1/get/C/M/HS`` (key checked in the ``Ocp-Apim-Subscription-Key`` header, records filtered
 by reporter, partner, period, flows and explicit HS6 lists, capped at ``maxRecords`` like the real API) and
 ``/files/v1/app/reference/HS.json``. ``faults`` is a queue of responses served instead of the next data
-calls: 429 with Retry-After, 5xx, a truncated body, a 401.
+calls: 429 with Retry-After, 5xx, a truncated body, a 401; ``hs_faults`` the same for the HS reference.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class FakeComtrade:
     records: list[dict[str, Any]]
     hs_codes: list[tuple[str, str]]
     faults: list[Response] = field(default_factory=list)
+    hs_faults: list[Response] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,6 +73,10 @@ class FakeComtrade:
 
     def _hs(self, request: Request) -> Response:
         self._note(request)
+        with self._lock:
+            fault = self.hs_faults.pop(0) if self.hs_faults else None
+        if fault is not None:
+            return fault
         results = [{"id": "TOTAL", "text": "All", "parent": "#", "isLeaf": "0", "aggrLevel": 0}]
         results += [
             {"id": code, "text": f"{code} - {text}", "parent": code[:4], "isLeaf": "1", "aggrLevel": 6}

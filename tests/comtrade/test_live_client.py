@@ -69,12 +69,17 @@ def client(server_url: str, **overrides) -> ComtradeClient:
     return ComtradeClient(**(settings | overrides))
 
 
-@pytest.fixture
-def api(httpserver, monkeypatch):
+def install_fake(httpserver, monkeypatch) -> FakeComtrade:
+    """The fake API on the test's HTTP server, serving March's records; the key in the environment."""
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     fake = FakeComtrade(key=KEY, records=march_records(), hs_codes=HS_CODES)
     fake.install(httpserver)
     return fake
+
+
+@pytest.fixture
+def api(httpserver, monkeypatch):
+    return install_fake(httpserver, monkeypatch)
 
 
 def run(lake, comtrade, instance=None, partition_key="2025-03-01", tags=None):
