@@ -4,6 +4,7 @@ Layout (no key anywhere: it travels in a header and is never written):
 
     raw/comtrade/reference/HS.json                                   the HS classification, cached
     raw/comtrade/reference/HS.fetched.json                           when it was fetched (its age)
+    raw/comtrade/reference/HS.retired.json                           codes earlier copies listed, the current not
     raw/comtrade/reference/hs_classification.parquet                 the same as a dimension table (names)
     raw/comtrade/calls/date=YYYY-MM-DD.json                          live calls made that day (the budget)
     raw/comtrade/period=YYYY-MM/reporter=398/pull=<id>/<part>.json   every answer of one pull, as received
@@ -37,6 +38,13 @@ HS_REFERENCE_FILE = (*RAW, "reference", "HS.json")
 # When HS.json was fetched, as {"fetched_at": ISO 8601}: a cache older than the client's
 # hs_reference_max_age_days is fetched again.
 HS_REFERENCE_FETCHED_FILE = (*RAW, "reference", "HS.fetched.json")
+# HS6 codes that an earlier copy of HS.json listed and a refreshed one no longer does (an HS revision
+# retires codes), in HS.json's shape: older months reported under them are still split by them.
+HS_RETIRED_FILE = (*RAW, "reference", "HS.retired.json")
+# A refresh can fall back on the cached copy, so it does not wait through the client's full retries.
+HS_REFRESH_ATTEMPTS = 2
+# A stamp this far in the future (a clock set back, a hand edit) does not count as fresh.
+_CLOCK_SKEW = dt.timedelta(hours=1)
 # The HS dimension as one table (every HS6 code with chapter and section names) for analysts' joins.
 HS_DIMENSION_FILE = (*RAW, "reference", "hs_classification.parquet")
 KAZAKHSTAN, CHINA = 398, 156
@@ -77,38 +85,47 @@ def ensure_hs_reference(
     now: dt.datetime | None = None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> pl.DataFrame:
-    """The HS6 codes of the cached reference file, fetched (without key) when it is missing or older than
-    ``client.hs_reference_max_age_days``.
+    """The HS6 codes to split capped answers by: those of the cached reference file, fetched (without key)
+    when it is missing or older than ``client.hs_reference_max_age_days``, plus the codes earlier copies
+    listed and a refresh retired.
 
-    Answers cut at ``maxRecords`` are split into explicit lists of these codes, so a code Comtrade added
-    after the cache was fetched (a revision of the HS) would never be asked for and its records would be
-    missing without a word: hence the refresh. A refresh that fails keeps the cached file and says so
-    through ``warn``; with no cached file the error is raised. A file that is not the documented JSON is
-    never cached.
+    Answers cut at ``maxRecords`` are split into explicit lists of these codes, so a code missing from the
+    list is never asked for and its records would be missing without a word. Hence the refresh (an HS
+    revision adds codes) and the retired codes (older months were reported under them). A refresh that
+    fails, or that answers a file without HS6 codes, keeps the cached copy and says so through ``warn``,
+    trying the API only ``HS_REFRESH_ATTEMPTS`` times; with no cached copy the error is raised. A file
+    that is not the documented JSON is never cached.
     """
     now = now or dt.datetime.now(dt.UTC)
     cached = store.exists(*HS_REFERENCE_FILE)
     fetched_at = _hs_reference_fetched_at(store) if cached else None
     max_age = dt.timedelta(days=client.hs_reference_max_age_days)
-    if cached and fetched_at is not None and now - fetched_at < max_age:
-        return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+    if cached and fetched_at is not None and -_CLOCK_SKEW <= now - fetched_at < max_age:
+        return _known_codes(store)
     try:
-        body = client.get_hs_reference()
+        body = client.get_hs_reference(attempts=HS_REFRESH_ATTEMPTS if cached else None)
         codes = hs.parse_reference(body)
+        if codes.is_empty():
+            raise hs.HsReferenceError("HS reference lists no HS6 codes")
     except (ComtradeError, hs.HsReferenceError) as exc:
         if not cached:
             raise
         when = f"on {fetched_at.date().isoformat()}" if fetched_at else "at an unknown date"
         warn(f"HS reference not refreshed ({exc}); splitting cut answers by the copy fetched {when}")
-        return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+        return _known_codes(store)
+    if cached:
+        retired = _known_codes(store).join(codes, on="hs6", how="anti")
+        if not retired.is_empty() or store.exists(*HS_RETIRED_FILE):
+            store.write_bytes(hs.reference_json(retired), *HS_RETIRED_FILE)
     store.write_bytes(body, *HS_REFERENCE_FILE)
+    known = _known_codes(store)
     buffer = io.BytesIO()
-    hs.dimension(codes).write_parquet(buffer)
+    hs.dimension(known).write_parquet(buffer)
     store.write_bytes(buffer.getvalue(), *HS_DIMENSION_FILE)
     # Written last: a refresh interrupted before this point is simply done again by the next run.
     stamp = {"fetched_at": now.isoformat(timespec="seconds")}
     store.write_bytes(json.dumps(stamp).encode(), *HS_REFERENCE_FETCHED_FILE)
-    return codes
+    return known
 
 
 def _hs_reference_fetched_at(store: PartitionedParquetStore) -> dt.datetime | None:
@@ -123,10 +140,17 @@ def _hs_reference_fetched_at(store: PartitionedParquetStore) -> dt.datetime | No
 
 
 def cached_hs_reference(store: PartitionedParquetStore) -> pl.DataFrame | None:
-    """The cached HS6 codes, or None if the reference was never fetched (parsing needs no network)."""
-    if not store.exists(*HS_REFERENCE_FILE):
-        return None
-    return hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+    """The cached HS6 codes with their texts (the current copy's, then the retired ones'), or None if the
+    reference was never fetched (parsing needs no network)."""
+    return _known_codes(store) if store.exists(*HS_REFERENCE_FILE) else None
+
+
+def _known_codes(store: PartitionedParquetStore) -> pl.DataFrame:
+    codes = hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
+    if store.exists(*HS_RETIRED_FILE):
+        retired = hs.parse_reference(store.read_bytes(*HS_RETIRED_FILE))
+        codes = pl.concat([codes, retired]).unique("hs6", keep="first", maintain_order=True)
+    return codes
 
 
 class CallLedger:
@@ -193,7 +217,14 @@ def pull_month(
         if len(records) >= client.max_records:
             report.cut_answers.append(f"pull={pull_id}/{name}.json")
             log(f"{period} reporter {reporter}: answer {name} has {len(records)} records, the cap: splitting")
-            for part, codes in enumerate(_split(cmd_codes, hs_codes)):
+            requests = list(_split(cmd_codes, hs_codes))
+            if not requests:
+                # Never publish a month without its records: the previous manifest stays in force.
+                raise ComtradeError(
+                    f"{period} reporter {reporter}: answer {name} is cut at maxRecords={client.max_records} and "
+                    "the HS reference has no HS6 codes to split it by"
+                )
+            for part, codes in enumerate(requests):
                 if codes == cmd_codes:
                     raise ComtradeError(
                         f"{period} reporter {reporter}: a request for the single code {codes[0]} is still cut "

@@ -83,7 +83,7 @@ class ComtradeClient(ConfigurableResource):
     daily_call_budget: int = Field(default=500, description="calls a day (free tier: 500)")
     demo_seed: int = Field(default=20261125, description="seed of the synthetic source")
     hs_reference_max_age_days: float = Field(
-        default=30.0, ge=0.0,
+        default=30.0, ge=0.0, le=3650.0,
         description="re-fetch the cached HS reference (raw/comtrade/reference/HS.json) when it is older than this",
     )
 
@@ -106,13 +106,14 @@ class ComtradeClient(ConfigurableResource):
             raise ComtradeError("live mode needs COMTRADE_API_KEY (ALATAU_SOURCE=live); it is not set")
         return self._get(DATA_PATH, params, {KEY_HEADER: self.api_key}, before_call)
 
-    def get_hs_reference(self) -> bytes:
-        """Comtrade's HS classification file (no key needed, so none is sent)."""
+    def get_hs_reference(self, attempts: int | None = None) -> bytes:
+        """Comtrade's HS classification file (no key needed, so none is sent); ``attempts`` caps the tries
+        below ``max_attempts`` (a refresh that can fall back on a cached copy need not wait long)."""
         if self.source == "demo":
             from alatau_pipeline.comtrade import demo_source
 
             return demo_source.hs_reference()
-        return self._get(HS_REFERENCE_PATH, {}, {}, None)
+        return self._get(HS_REFERENCE_PATH, {}, {}, None, attempts=attempts)
 
     # ---- HTTP with retries -----------------------------------------------------------------------
     def _get(
@@ -121,13 +122,15 @@ class ComtradeClient(ConfigurableResource):
         params: Mapping[str, str],
         headers: Mapping[str, str],
         before_call: Callable[[], None] | None,
+        attempts: int | None = None,
     ) -> bytes:
         log = get_dagster_logger()
+        max_attempts = min(attempts or self.max_attempts, self.max_attempts)
         url = f"{self.base_url.rstrip('/')}{path}"
         what = f"{path}?{describe(params)}" if params else path
         waited = 0.0
         with requests.Session() as session:
-            for attempt in range(1, self.max_attempts + 1):
+            for attempt in range(1, max_attempts + 1):
                 self._space_calls()
                 if before_call is not None:
                     before_call()
@@ -155,7 +158,7 @@ class ComtradeClient(ConfigurableResource):
                         raise ComtradeError(f"Comtrade answered HTTP {status} for {what}: {body[:200]!r}")
                     problem = f"HTTP {status}"
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                if attempt == self.max_attempts:
+                if attempt == max_attempts:
                     raise ComtradeError(f"Comtrade call {what} failed after {attempt} attempts; last: {problem}")
                 delay = self._backoff(attempt)
                 if retry_after is not None:
@@ -165,7 +168,7 @@ class ComtradeClient(ConfigurableResource):
                         f"Comtrade call {what} still failing ({problem}) and waiting {delay:.1f} s more would "
                         f"exceed the bounded total wait of {self.max_total_wait_seconds:.0f} s"
                     )
-                log.warning(f"Comtrade {what}: {problem}; attempt {attempt} of {self.max_attempts}, "
+                log.warning(f"Comtrade {what}: {problem}; attempt {attempt} of {max_attempts}, "
                             f"retrying in {delay:.2f} s")
                 time.sleep(delay)
                 waited += delay

@@ -87,10 +87,11 @@ def dagster_processes(home: Path, data_dir: Path, env: dict[str, str] | None = N
     port = free_port()
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    environment = {
-        **os.environ,
+    # The demo Comtrade source, whatever the shell exports: a test never calls the real API with a real key.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("COMTRADE_")} | {
         "DAGSTER_HOME": str(home),
         "ALATAU_DATA_DIR": str(data_dir),
+        "ALATAU_SOURCE": "demo",
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
