@@ -217,7 +217,7 @@ def pull_month(
         if len(records) >= client.max_records:
             report.cut_answers.append(f"pull={pull_id}/{name}.json")
             log(f"{period} reporter {reporter}: answer {name} has {len(records)} records, the cap: splitting")
-            requests = list(_split(cmd_codes, hs_codes))
+            requests = list(_split(cmd_codes, hs_codes, seen=_hs6_codes(records), log=log))
             if not requests:
                 # Never publish a month without its records: the previous manifest stays in force.
                 raise ComtradeError(
@@ -253,12 +253,29 @@ def pull_month(
     return report
 
 
-def _split(cmd_codes: list[str] | None, hs_codes: Callable[[], pl.DataFrame]) -> Iterator[list[str]]:
+def _split(
+    cmd_codes: list[str] | None,
+    hs_codes: Callable[[], pl.DataFrame],
+    seen: set[str] = frozenset(),  # type: ignore[assignment]
+    log: Callable[[str], None] = lambda _: None,
+) -> Iterator[list[str]]:
     """The requests a cut request becomes: every chapter's HS6 codes for the whole month (chunked for the
     URL), then halves of a code list that is still cut. A 2- or 4-digit cmdCode would return the
-    chapter's aggregate, not its HS6 rows, so lists are always explicit HS6 codes."""
+    chapter's aggregate, not its HS6 rows, so lists are always explicit HS6 codes.
+
+    The whole month's codes are the HS reference's plus any code ``seen`` in the cut answer that the
+    reference lacks (a reference that lags the data): asked for too, rather than lost without a word.
+    """
     if cmd_codes is None:
-        for _chapter, codes in sorted(hs.codes_by_chapter(hs_codes()).items()):
+        known = hs_codes()
+        if known.is_empty():
+            return  # nothing to split by: the caller fails the pull rather than publish part of a month
+        unknown = sorted(seen - set(known.get_column("hs6").to_list()))
+        if unknown:
+            log(f"{len(unknown)} HS6 code(s) in the cut answer are not in the HS reference; asked for as well: "
+                f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}")
+            known = pl.concat([known.select("hs6"), pl.DataFrame({"hs6": unknown})])
+        for _chapter, codes in sorted(hs.codes_by_chapter(known).items()):
             yield from cmd_code_chunks(codes)
         return
     if len(cmd_codes) == 1:
@@ -267,6 +284,12 @@ def _split(cmd_codes: list[str] | None, hs_codes: Callable[[], pl.DataFrame]) ->
     middle = len(cmd_codes) // 2
     yield cmd_codes[:middle]
     yield cmd_codes[middle:]
+
+
+def _hs6_codes(records: list[dict[str, Any]]) -> set[str]:
+    """The six-digit commodity codes of an answer's records (others, such as aggregates, are not HS6)."""
+    codes = {str(record.get("cmdCode")) for record in records}
+    return {code for code in codes if len(code) == 6 and code.isdigit()}
 
 
 def read_month(store: PartitionedParquetStore, period: str, reporter: int) -> list[dict[str, Any]] | None:

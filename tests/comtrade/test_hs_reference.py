@@ -185,3 +185,22 @@ def test_a_cut_answer_with_no_codes_to_split_by_is_an_error_not_an_empty_month(a
         pull_month(_client(httpserver, api_key=KEY), lake.store, KZ, CN, "2025-03", lambda: empty)
 
     assert not lake.store.exists(*month_folder("2025-03", KZ), "manifest.json")
+
+
+def test_a_code_the_reference_lacks_is_asked_for_when_the_cut_answer_shows_it(api, httpserver, data_dir, lake):
+    # The cache is recent, so not refreshed, and lacks the new code; the cut answer (the first 6 records)
+    # shows it, so the split asks for it too.
+    _seed_cache(api, httpserver, lake, age=dt.timedelta(days=1))
+    api.records = [NEW_RECORD, *march_records()]
+
+    instance = DagsterInstance.ephemeral()
+    result = run(lake, _client(httpserver), instance=instance)
+    assert result.success
+
+    assert _hs_calls(api) == 0
+    chip = mart(data_dir, "trade_flows_monthly").filter(pl.col("hs6") == NEW_CODE[0])
+    assert chip.select("reporter_iso", "primary_value_usd").rows() == [("KAZ", 777.0)]
+    # Every KZ record of March is there: the 12 of the fixture (5 totals) and the new one.
+    assert mart(data_dir, "trade_flows_monthly").filter(pl.col("reporter_iso") == "KAZ").height == 6
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("not in the HS reference; asked for as well: 854231" in message for message in messages)
