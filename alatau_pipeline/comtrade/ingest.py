@@ -22,6 +22,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -256,7 +257,7 @@ def pull_month(
 def _split(
     cmd_codes: list[str] | None,
     hs_codes: Callable[[], pl.DataFrame],
-    seen: set[str] = frozenset(),  # type: ignore[assignment]
+    seen: AbstractSet[str] = frozenset(),
     log: Callable[[str], None] = lambda _: None,
 ) -> Iterator[list[str]]:
     """The requests a cut request becomes: every chapter's HS6 codes for the whole month (chunked for the
