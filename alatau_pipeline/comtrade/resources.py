@@ -24,7 +24,12 @@ from alatau_pipeline import settings
 DATA_PATH = "/data/v1/get/C/M/HS"
 HS_REFERENCE_PATH = "/files/v1/app/reference/HS.json"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def is_retryable(status: int) -> bool:
+    """Contracts 3.4: HTTP 429 and every 5xx are retried (with backoff, honouring ``Retry-After``)."""
+    return status == 429 or 500 <= status <= 599
+
 
 
 class ComtradeError(Exception):
@@ -154,7 +159,7 @@ class ComtradeClient(ConfigurableResource):
                             f"Comtrade refused the API key (HTTP {status}) for {what}: check COMTRADE_API_KEY "
                             "(wrong, expired or not subscribed to this API)"
                         )
-                    if status not in RETRYABLE_STATUS:
+                    if not is_retryable(status):
                         raise ComtradeError(f"Comtrade answered HTTP {status} for {what}: {body[:200]!r}")
                     problem = f"HTTP {status}"
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
