@@ -8,7 +8,7 @@ Which partitions a run writes:
   ``range_origin_step_days`` / ``range_max_origins`` allow a deliberately sparse backfill (the last origin
   and a few earlier ones), whose skipped origins keep what they had.
 - ``forecast_accuracy`` writes every date of its range (dates with nothing to score get an empty file).
-- ``alatau_zone_outlook`` writes the last origin of its range that has a forecast.
+- ``alatau_zone_outlook`` writes every origin of its range that has a forecast.
 """
 
 import datetime as dt
