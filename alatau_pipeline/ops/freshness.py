@@ -23,14 +23,14 @@ MONTHLY_MART_FRESHNESS = FreshnessPolicy.cron(
     deadline_cron="0 12 10 * *", lower_bound_delta=timedelta(hours=9), timezone=ALMATY_TZ
 )
 
-# The marts of contracts section 4 (asset key = mart name). Marts of domains not yet in the code location
-# are simply not found; each gets its policy as soon as its domain is merged.
+# The marts of contracts section 4 (asset key = mart name), and the outlook the daily run also writes.
 MART_FRESHNESS: Mapping[str, FreshnessPolicy] = {
     "customs_items": DAILY_MART_FRESHNESS,
     "customs_daily": DAILY_MART_FRESHNESS,
     "crossing_throughput_daily": DAILY_MART_FRESHNESS,
     "throughput_forecast": DAILY_MART_FRESHNESS,
     "forecast_accuracy": DAILY_MART_FRESHNESS,
+    "alatau_zone_outlook": DAILY_MART_FRESHNESS,
     "trade_flows_monthly": MONTHLY_MART_FRESHNESS,
     "mirror_trade_monthly": MONTHLY_MART_FRESHNESS,
 }
