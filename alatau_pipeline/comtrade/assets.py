@@ -7,7 +7,15 @@ from the stored answers alone.
 """
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DagsterExecutionInterruptedError,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
 from alatau_pipeline.comtrade import hs
@@ -105,6 +113,13 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
             context.log.info(f"comtrade_raw: {period} pulled ({len(per_month)}/{len(periods)} months)")
     except (ComtradeKeyRefused, ComtradeBudgetExhausted) as exc:
         raise Failure(description=str(exc), allow_retries=False) from exc
+    except DagsterExecutionInterruptedError as exc:
+        # The run was cancelled (or its worker told to stop). Dagster retries an interrupted step that has
+        # a RetryPolicy (meant for step workers that are preempted), and with the in-process executor that
+        # retry runs on in the same worker: the pull would go on calling Comtrade, and write, after the user
+        # cancelled. An interrupt stops the step for good; what was pulled stays stored, published only by
+        # the manifests written before it.
+        raise Failure(description="comtrade_raw interrupted: the run was cancelled", allow_retries=False) from exc
 
     if failures:
         raise Failure(

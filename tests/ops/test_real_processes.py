@@ -21,6 +21,15 @@ from dagster import AssetMaterialization, DagsterInstance
 from alatau_pipeline.comtrade.assets import COMTRADE_POOL
 from alatau_pipeline.demo import customs as demo_customs
 from alatau_pipeline.demo.seed import csv_bytes, seed_demo
+from tests.ops.backfills import (
+    BACKFILL_TIMEOUT,
+    cancel_backfill,
+    get_backfill,
+    launch_backfill,
+    run_tags,
+    wait_backfill_done,
+    wait_cancelled,
+)
 from tests.ops.processes import (
     LOCATION,
     REPOSITORY,
@@ -48,29 +57,6 @@ POOL_HOLDER = ("held-by-test", "hold")
 # freshness policy (due by noon on the 10th of each month) whatever the day the test runs.
 STALE_MART = "mirror_trade_monthly"
 STALE_AGE = dt.timedelta(days=60)
-BACKFILL_TIMEOUT = 240  # the backfill daemon iterates every 30 s; a run itself takes seconds
-
-TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-
-LAUNCH_BACKFILL = """
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-    ... on Error { message }
-  }
-}"""
-
-CANCEL_BACKFILL = """
-mutation Cancel($id: String!) {
-  cancelPartitionBackfill(backfillId: $id) {
-    __typename
-    ... on PythonError { message }
-    ... on Error { message }
-  }
-}"""
-
 REEXECUTE_BACKFILL = """
 mutation Reexecute($params: ReexecutionParams!) {
   reexecutePartitionBackfill(reexecutionParams: $params) {
@@ -78,20 +64,6 @@ mutation Reexecute($params: ReexecutionParams!) {
     ... on LaunchBackfillSuccess { backfillId }
     ... on PythonError { message }
     ... on Error { message }
-  }
-}"""
-
-BACKFILL = """
-query Backfill($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      status
-      numPartitions
-      runs { id status tags { key value } }
-      error { message }
-    }
-    ... on PythonError { message }
   }
 }"""
 
@@ -162,50 +134,22 @@ def scenario(dagster: DagsterProcesses) -> Scenario:
         storage.initialize_concurrency_limit_to_default(COMTRADE_POOL)
         assert storage.claim_concurrency_slot(COMTRADE_POOL, *POOL_HOLDER).is_claimed
     backfills = {
-        "clean": _launch_backfill(dagster, BACKFILL_DAYS),
-        "faulty": _launch_backfill(dagster, FAULT_RANGE),
-        "cancelled": _launch_backfill(dagster, COMTRADE_MONTHS, COMTRADE_ASSETS),
+        "clean": launch_backfill(dagster, BACKFILL_DAYS, CUSTOMS_ASSETS),
+        "faulty": launch_backfill(dagster, FAULT_RANGE, CUSTOMS_ASSETS),
+        "cancelled": launch_backfill(dagster, COMTRADE_MONTHS, COMTRADE_ASSETS),
     }
     # The user cancels the Comtrade backfill once its run exists; the run waits in the queue meanwhile
     # (the comtrade pool's slot is held). Cancelled here, so the daemon's iterations that finish the
     # cancellation overlap with the other backfills.
     def queued_run() -> dict | None:
-        runs = _backfill(dagster, backfills["cancelled"])["runs"]
+        runs = get_backfill(dagster, backfills["cancelled"])["runs"]
         # A run is NOT_STARTED for a moment, until the daemon has put it in the queue.
         assert not runs or runs[0]["status"] in {"NOT_STARTED", "QUEUED"}, runs
         return runs[0] if runs and runs[0]["status"] == "QUEUED" else None
 
     wait_for("the Comtrade backfill's run in the queue", queued_run, timeout=BACKFILL_TIMEOUT, interval=1)
-    _cancel(dagster, backfills["cancelled"])
+    cancel_backfill(dagster, backfills["cancelled"])
     return Scenario(baseline_ticks=baseline, backfills=backfills)
-
-
-def _cancel(dagster: DagsterProcesses, backfill_id: str) -> None:
-    result = dagster.graphql(CANCEL_BACKFILL, id=backfill_id)["cancelPartitionBackfill"]
-    assert result["__typename"] == "CancelBackfillSuccess", result
-
-
-def _wait_cancelled(dagster: DagsterProcesses, backfill_id: str) -> dict:
-    """Wait for a cancelled backfill to end, cancelling it again if its status went back to REQUESTED.
-
-    In Dagster 1.13 the daemon writes a backfill's progress by reading and then rewriting the whole
-    backfill, and so does the cancel mutation: a cancel that lands between the daemon's read and write is
-    overwritten. A user would click Cancel again; so does this (at most a few times).
-    """
-    resent = 0
-
-    def done() -> dict | None:
-        nonlocal resent
-        backfill = _backfill(dagster, backfill_id)
-        if backfill["status"] == "REQUESTED" and resent < 3:
-            resent += 1
-            _cancel(dagster, backfill_id)
-        return backfill if backfill["status"] in TERMINAL_BACKFILL else None
-
-    try:
-        return wait_for(f"cancelled backfill {backfill_id}", done, timeout=BACKFILL_TIMEOUT, interval=1)
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}\n{_backfill(dagster, backfill_id)}\n{dagster.log_tail()}") from exc
 
 
 def _record_old_materialization(instance: DagsterInstance, asset: str, age: dt.timedelta) -> None:
@@ -235,38 +179,6 @@ def _landing(data_dir: Path, day: str, name: str) -> Path:
     return data_dir / "landing" / SOURCE / f"date={day}" / name
 
 
-def _tags(run: dict) -> dict[str, str]:
-    return {t["key"]: t["value"] for t in run["tags"]}
-
-
-def _launch_backfill(
-    dagster: DagsterProcesses, partitions: list[str], assets: tuple[str, ...] = CUSTOMS_ASSETS
-) -> str:
-    result = dagster.graphql(
-        LAUNCH_BACKFILL,
-        params={"partitionNames": partitions, "assetSelection": [{"path": [a]} for a in assets]},
-    )["launchPartitionBackfill"]
-    assert result["__typename"] == "LaunchBackfillSuccess", result
-    return result["backfillId"]
-
-
-def _backfill(dagster: DagsterProcesses, backfill_id: str) -> dict:
-    result = dagster.graphql(BACKFILL, id=backfill_id)["partitionBackfillOrError"]
-    assert result["__typename"] == "PartitionBackfill", result
-    return result
-
-
-def _wait_backfill_done(dagster: DagsterProcesses, backfill_id: str) -> dict:
-    def done() -> dict | None:
-        backfill = _backfill(dagster, backfill_id)
-        return backfill if backfill["status"] in TERMINAL_BACKFILL else None
-
-    try:
-        return wait_for(f"backfill {backfill_id}", done, timeout=BACKFILL_TIMEOUT, interval=1)
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}\n{_backfill(dagster, backfill_id)}\n{dagster.log_tail()}") from exc
-
-
 def _mart_days(data_dir: Path, mart: str, column: str = "date") -> set[str]:
     return {
         p.parent.name.removeprefix(f"{column}=") for p in (data_dir / "marts" / mart).glob(f"{column}=*/part-0.parquet")
@@ -282,10 +194,10 @@ def _reexecute_from_failure(dagster: DagsterProcesses, backfill_id: str) -> dict
     rerun_id = result["backfillId"]
 
     def rerun_succeeded() -> dict | None:
-        runs = _backfill(dagster, rerun_id)["runs"]
+        runs = get_backfill(dagster, rerun_id)["runs"]
         if any(r["status"] in {"FAILURE", "CANCELED"} for r in runs):
             raise AssertionError(f"re-execution failed: {runs}\n{dagster.log_tail()}")
-        return _backfill(dagster, rerun_id) if runs and runs[0]["status"] == "SUCCESS" else None
+        return get_backfill(dagster, rerun_id) if runs and runs[0]["status"] == "SUCCESS" else None
 
     return wait_for(f"re-execution backfill {rerun_id}", rerun_succeeded, timeout=BACKFILL_TIMEOUT, interval=1)
 
@@ -305,7 +217,7 @@ def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(dagster: DagsterP
         return runs[0] if runs and runs[0]["status"] == "SUCCESS" else None
 
     run = wait_for("the sensor's run", sensor_run, timeout=120, interval=1)
-    assert _tags(run)["dagster/partition"] == SENSOR_DAY
+    assert run_tags(run)["dagster/partition"] == SENSOR_DAY
     assert SENSOR_DAY in _mart_days(dagster.data_dir, "customs_daily")
 
     # Once per file: later ticks see nothing new and request nothing more.
@@ -319,14 +231,14 @@ def test_landing_sensor_in_the_daemon_runs_a_dropped_file_once(dagster: DagsterP
 
 
 def test_backfill_of_30_days_from_the_ui_is_one_run(dagster: DagsterProcesses, scenario: Scenario) -> None:
-    backfill = _wait_backfill_done(dagster, scenario.backfills["clean"])
+    backfill = wait_backfill_done(dagster, scenario.backfills["clean"])
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill
     assert backfill["numPartitions"] == 30
     # One run for the 30 partitions (single-run backfill policy), covering the whole range.
     assert len(backfill["runs"]) == 1, backfill["runs"]
     run = backfill["runs"][0]
     assert run["status"] == "SUCCESS"
-    tags = _tags(run)
+    tags = run_tags(run)
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
         BACKFILL_DAYS[0],
         BACKFILL_DAYS[-1],
@@ -375,7 +287,7 @@ def test_a_stale_mart_shows_as_failing_its_freshness_policy(dagster: DagsterProc
 
 def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProcesses, scenario: Scenario) -> None:
     backfill_id = scenario.backfills["faulty"]
-    backfill = _wait_backfill_done(dagster, backfill_id)
+    backfill = wait_backfill_done(dagster, backfill_id)
     assert backfill["status"] in {"FAILED", "COMPLETED_FAILED"}, backfill
     assert [r["status"] for r in backfill["runs"]] == ["FAILURE"]
     # The broken day did not reach the marts; the rest of its range did.
@@ -391,7 +303,7 @@ def test_failed_range_is_rerun_alone_once_the_file_is_fixed(dagster: DagsterProc
 
     rerun = _reexecute_from_failure(dagster, backfill_id)
     assert len(rerun["runs"]) == 1
-    tags = _tags(rerun["runs"][0])
+    tags = run_tags(rerun["runs"][0])
     # Only the failed range, not the 30 days backfilled before it: its good days were written but not
     # validated, so they are recomputed and checked with the day that failed.
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
@@ -407,7 +319,7 @@ def test_cancelled_backfill_is_finished_by_reexecuting_from_failure(
 ) -> None:
     # The user cancelled it (the scenario) while its one run was waiting in the queue.
     backfill_id = scenario.backfills["cancelled"]
-    backfill = _wait_cancelled(dagster, backfill_id)
+    backfill = wait_cancelled(dagster, backfill_id)
     assert backfill["status"] == "CANCELED", backfill
     assert [r["status"] for r in backfill["runs"]] == ["CANCELED"]
     assert not _mart_days(dagster.data_dir, "trade_flows_monthly", "period")
@@ -419,7 +331,7 @@ def test_cancelled_backfill_is_finished_by_reexecuting_from_failure(
         instance.event_log_storage.free_concurrency_slot_for_step(*POOL_HOLDER)
     rerun = _reexecute_from_failure(dagster, backfill_id)
     assert len(rerun["runs"]) == 1
-    tags = _tags(rerun["runs"][0])
+    tags = run_tags(rerun["runs"][0])
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
         COMTRADE_MONTHS[0],
         COMTRADE_MONTHS[-1],
