@@ -11,6 +11,7 @@ from dagster import (
     AssetExecutionContext,
     Config,
     DagsterExecutionInterruptedError,
+    DagsterRunStatus,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -71,6 +72,11 @@ def _periods(context: AssetExecutionContext) -> list[str]:
     return [month_key_to_period(key) for key in partition_keys(context)]
 
 
+def _run_is_cancelled(context: AssetExecutionContext) -> bool:
+    run = context.instance.get_run_by_id(context.run_id)
+    return run is not None and run.status in (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED)
+
+
 @asset(
     **_COMMON,
     pool=COMTRADE_POOL,
@@ -114,12 +120,14 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
     except (ComtradeKeyRefused, ComtradeBudgetExhausted) as exc:
         raise Failure(description=str(exc), allow_retries=False) from exc
     except DagsterExecutionInterruptedError as exc:
-        # The run was cancelled (or its worker told to stop). Dagster retries an interrupted step that has
-        # a RetryPolicy (meant for step workers that are preempted), and with the in-process executor that
-        # retry runs on in the same worker: the pull would go on calling Comtrade, and write, after the user
-        # cancelled. An interrupt stops the step for good; what was pulled stays stored, published only by
+        # Dagster retries an interrupted step that has a RetryPolicy (meant for workers that are preempted),
+        # and with the in-process executor the retry runs on in the same worker: a cancelled pull would go
+        # on calling Comtrade, and writing, after the user cancelled. A cancel stops the step for good;
+        # any other interrupt keeps Dagster's behaviour. What was pulled stays stored, published only by
         # the manifests written before it.
-        raise Failure(description="comtrade_raw interrupted: the run was cancelled", allow_retries=False) from exc
+        if _run_is_cancelled(context):
+            raise Failure(description="comtrade_raw interrupted: the run was cancelled", allow_retries=False) from exc
+        raise
 
     if failures:
         raise Failure(
