@@ -91,6 +91,10 @@ def _run_is_cancelled(context: AssetExecutionContext) -> bool:
     ),
 )
 def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: ComtradeClient) -> MaterializeResult:
+    if context.retry_number > 0 and _run_is_cancelled(context):
+        # A retry of a step whose run was cancelled meanwhile (an interrupt outside the pull below, or
+        # during the backoff): do not pull again.
+        raise Failure(description="comtrade_raw not retried: the run was cancelled", allow_retries=False)
     store = lake.store
     periods = _periods(context)
     ledger = CallLedger(store, comtrade.daily_call_budget) if comtrade.source == "live" else None
@@ -125,6 +129,7 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
         # on calling Comtrade, and writing, after the user cancelled. A cancel stops the step for good;
         # any other interrupt keeps Dagster's behaviour. What was pulled stays stored, published only by
         # the manifests written before it.
+        # (The Failure lets the run go on with steps that do not depend on this one; comtrade_job has none.)
         if _run_is_cancelled(context):
             raise Failure(description="comtrade_raw interrupted: the run was cancelled", allow_retries=False) from exc
         raise

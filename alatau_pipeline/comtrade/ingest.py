@@ -90,9 +90,10 @@ def ensure_hs_reference(
     when it is missing or older than ``client.hs_reference_max_age_days``, plus the codes earlier copies
     listed and a refresh retired.
 
-    Answers cut at ``maxRecords`` are split into explicit lists of these codes, so a code missing from the
-    list is never asked for and its records would be missing without a word. Hence the refresh (an HS
-    revision adds codes) and the retired codes (older months were reported under them). A refresh that
+    Answers cut at ``maxRecords`` are split into explicit lists of these codes (plus the codes the cut
+    answer itself shows, see ``_split``), so a code missing from both is never asked for and its records
+    would be missing without a word. Hence the refresh (an HS revision adds codes) and the retired codes
+    (older months were reported under them). A refresh that
     fails, or that answers a file without HS6 codes, keeps the cached copy and says so through ``warn``,
     trying the API only ``HS_REFRESH_ATTEMPTS`` times; with no cached copy the error is raised. A file
     that is not the documented JSON is never cached.
@@ -265,7 +266,8 @@ def _split(
     chapter's aggregate, not its HS6 rows, so lists are always explicit HS6 codes.
 
     The whole month's codes are the HS reference's plus any code ``seen`` in the cut answer that the
-    reference lacks (a reference that lags the data): asked for too, rather than lost without a word.
+    reference lacks (a reference that lags the data): asked for too, rather than lost without a word, in
+    requests of their own, so that a code the API might refuse cannot fail a chapter's request.
     """
     if cmd_codes is None:
         known = hs_codes()
@@ -275,9 +277,9 @@ def _split(
         if unknown:
             log(f"{len(unknown)} HS6 code(s) in the cut answer are not in the HS reference; asked for as well: "
                 f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}")
-            known = pl.concat([known.select("hs6"), pl.DataFrame({"hs6": unknown})])
         for _chapter, codes in sorted(hs.codes_by_chapter(known).items()):
             yield from cmd_code_chunks(codes)
+        yield from cmd_code_chunks(unknown)
         return
     if len(cmd_codes) == 1:
         yield cmd_codes
@@ -290,7 +292,7 @@ def _split(
 def _hs6_codes(records: list[dict[str, Any]]) -> set[str]:
     """The six-digit commodity codes of an answer's records (others, such as aggregates, are not HS6)."""
     codes = {str(record.get("cmdCode")) for record in records}
-    return {code for code in codes if len(code) == 6 and code.isdigit()}
+    return {code for code in codes if len(code) == 6 and code.isascii() and code.isdigit()}
 
 
 def read_month(store: PartitionedParquetStore, period: str, reporter: int) -> list[dict[str, Any]] | None:

@@ -31,7 +31,6 @@ def is_retryable(status: int) -> bool:
     return status == 429 or 500 <= status <= 599
 
 
-
 class ComtradeError(Exception):
     """A Comtrade call that could not be completed; the message never contains the key."""
 

@@ -334,11 +334,17 @@ class BackgroundWrites:
     def __exit__(self, *exc_info: object) -> None:
         try:
             first_error: BaseException | None = None
+            interrupt: BaseException | None = None
             while self._pending:
                 try:
                     self._finish_oldest()
-                except BaseException as error:  # every write is waited for before anything is raised
+                except Exception as error:  # every write is waited for before anything is raised
                     first_error = first_error or error
+                except BaseException as error:  # an interrupt (a cancelled run) while waiting
+                    interrupt = interrupt or error
+            # An interrupt wins over any error: losing it would let a cancelled run go on.
+            if interrupt is not None:
+                raise interrupt
             if first_error is not None and exc_info[0] is None:
                 raise first_error
         finally:

@@ -141,6 +141,28 @@ def test_an_error_in_the_step_is_not_hidden_by_background_writes(tmp_path):
     assert pl.read_parquet(tmp_path / "marts/m/date=2026-01-01/part-0.parquet")["x"].to_list() == [1]
 
 
+def test_an_interrupt_while_waiting_for_writes_wins_over_their_errors(tmp_path):
+    """A cancelled run interrupts the step while it waits for its writes: the interrupt must come out, even
+    when a write failed or the step is already raising, or the run would go on after the cancel."""
+    from alatau_pipeline.core.storage import BackgroundWrites
+
+    class Store(PartitionedParquetStore):
+        def write_partitions(self, zone, dataset, column, df, values):
+            if dataset == "interrupted":
+                raise KeyboardInterrupt  # what the wait for this write meets
+            return super().write_partitions(zone, dataset, column, df, values)
+
+    store = Store(tmp_path)
+    day = pl.DataFrame({"date": ["2026-01-01"], "x": [1]})
+    bad = pl.DataFrame({"date": ["2026-02-01"], "x": [1]})
+    with pytest.raises(KeyboardInterrupt), BackgroundWrites(store) as background:
+        background.write_partitions("marts", "m", "date", bad, ["2026-01-01"])  # fails: row outside range
+        background.write_partitions("marts", "interrupted", "date", day, ["2026-01-01"])
+    with pytest.raises(KeyboardInterrupt), BackgroundWrites(store) as background:
+        background.write_partitions("marts", "interrupted", "date", day, ["2026-01-01"])
+        raise RuntimeError("the step's own error")
+
+
 def test_partition_rows_are_the_same_whichever_reader_counts_the_footers(tmp_path, monkeypatch):
     import pyarrow.parquet  # noqa: F401  (loaded: the pyarrow path)
 

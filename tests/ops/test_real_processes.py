@@ -51,7 +51,7 @@ COMTRADE_ASSETS = ("comtrade_raw", "trade_flows_monthly")
 COMTRADE_MONTHS = ["2025-01-01", "2025-02-01", "2025-03-01"]
 # A run id that holds the comtrade pool's one slot, so the Comtrade backfill's run waits in the queue until
 # the test has cancelled it, however fast the machine: a state to cancel from that does not depend on
-# timing. (Cancelling a running run goes through Dagster's run termination instead; not tested here.)
+# timing. (Cancelling a running run: tests/ops/test_cancel_running_backfill.py.)
 POOL_HOLDER = ("held-by-test", "hold")
 # A mart nothing in this module materializes, recorded as last materialized this long ago: stale under its
 # freshness policy (due by noon on the 10th of each month) whatever the day the test runs.
