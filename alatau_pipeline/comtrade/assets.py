@@ -114,7 +114,9 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
                     raise  # nothing later can succeed either
                 except (ComtradeError, ComtradeFormatError) as exc:
                     failures[f"{period} reporter {reporter}"] = str(exc)
-                    transient_failure |= not isinstance(exc, ComtradeFormatError)
+                    # Only faults that may pass (HTTP 429/5xx, timeouts that outlasted the client's own
+                    # retries) retry the step; an answer the API will give again does not.
+                    transient_failure |= isinstance(exc, ComtradeError) and exc.retryable
                     context.log.error(f"{period} reporter {reporter} not pulled: {exc}")
                     continue
                 per_month.setdefault(period, {})[str(reporter)] = report.records
@@ -141,8 +143,8 @@ def comtrade_raw(context: AssetExecutionContext, lake: DataLake, comtrade: Comtr
                 + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
             ),
             metadata={"failed": MetadataValue.json(failures)},
-            # An answer that is not the documented JSON was stored for inspection; fetching it again at once
-            # rarely helps, so only HTTP-level faults (which outlasted the client's retries) retry the step.
+            # An answer that is not the documented JSON was stored for inspection, and an HTTP 4xx is what
+            # the API will answer again: only faults that may pass retry the step.
             allow_retries=transient_failure,
         )
     return MaterializeResult(

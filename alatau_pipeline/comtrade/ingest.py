@@ -224,13 +224,15 @@ def pull_month(
                 # Never publish a month without its records: the previous manifest stays in force.
                 raise ComtradeError(
                     f"{period} reporter {reporter}: answer {name} is cut at maxRecords={client.max_records} and "
-                    "the HS reference has no HS6 codes to split it by"
+                    "the HS reference has no HS6 codes to split it by",
+                    retryable=False,
                 )
             for part, codes in enumerate(requests):
                 if codes == cmd_codes:
                     raise ComtradeError(
                         f"{period} reporter {reporter}: a request for the single code {codes[0]} is still cut "
-                        f"at maxRecords={client.max_records}; raise COMTRADE_MAX_RECORDS"
+                        f"at maxRecords={client.max_records}; raise COMTRADE_MAX_RECORDS",
+                        retryable=False,
                     )
                 fetch(codes, f"{name}-{part:03d}" if cmd_codes else f"hs{codes[0][:2]}-{part:03d}")
             return

@@ -32,7 +32,15 @@ def is_retryable(status: int) -> bool:
 
 
 class ComtradeError(Exception):
-    """A Comtrade call that could not be completed; the message never contains the key."""
+    """A Comtrade call that could not be completed; the message never contains the key.
+
+    ``retryable`` is False where trying again later cannot help (an answer the API will give again, a
+    setting to change): the step is then not retried.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ComtradeKeyRefused(ComtradeError):
@@ -107,7 +115,9 @@ class ComtradeClient(ConfigurableResource):
 
             return demo_source.answer(params, seed=self.demo_seed)
         if not self.api_key:
-            raise ComtradeError("live mode needs COMTRADE_API_KEY (ALATAU_SOURCE=live); it is not set")
+            raise ComtradeError(
+                "live mode needs COMTRADE_API_KEY (ALATAU_SOURCE=live); it is not set", retryable=False
+            )
         return self._get(DATA_PATH, params, {KEY_HEADER: self.api_key}, before_call)
 
     def get_hs_reference(self, attempts: int | None = None) -> bytes:
@@ -159,7 +169,9 @@ class ComtradeClient(ConfigurableResource):
                             "(wrong, expired or not subscribed to this API)"
                         )
                     if not is_retryable(status):
-                        raise ComtradeError(f"Comtrade answered HTTP {status} for {what}: {body[:200]!r}")
+                        raise ComtradeError(
+                            f"Comtrade answered HTTP {status} for {what}: {body[:200]!r}", retryable=False
+                        )
                     problem = f"HTTP {status}"
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 if attempt == max_attempts:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance, EnvVar, materialize
+from dagster import DagsterInstance, EnvVar, RetryPolicy, materialize
 from dagster._serdes import serialize_value
+from werkzeug import Response
 
 from alatau_pipeline.comtrade.assets import comtrade_raw, mirror_trade_monthly, trade_flows_monthly
 from alatau_pipeline.comtrade.resources import ComtradeClient, ComtradeError
@@ -226,6 +227,17 @@ def test_persistent_5xx_gives_up_after_max_attempts(api, httpserver, status):
         comtrade.get_data({"reporterCode": "398", "partnerCode": "156", "period": "202503", "cmdCode": "AG6",
                            "flowCode": "M,X", "maxRecords": "6"})
     assert len(api.data_calls()) == 3
+
+
+@pytest.mark.parametrize(("fault", "retried"), [(404, False), (503, True)], ids=["permanent 404", "transient 503"])
+def test_only_faults_that_may_pass_retry_the_step(api, httpserver, lake, monkeypatch, fault, retried):
+    monkeypatch.setattr(RetryPolicy, "calculate_delay", lambda self, attempt_num: 0)  # retry at once
+    api.faults = [Response("not here", status=fault)] * 4  # every attempt of the client's first call
+    result = run(lake, client(httpserver.url_for("").rstrip("/")))
+
+    assert f"HTTP {fault}" in serialize_value(result.all_events)
+    steps = [(event.event_type_value, event.step_key) for event in result.all_events]
+    assert (("STEP_UP_FOR_RETRY", "comtrade_raw") in steps) is retried
 
 
 def test_total_wait_is_bounded(api, httpserver):
