@@ -45,6 +45,16 @@ def run_worker(engine: str, landing_root: str, out_dir: str) -> dict:
     return result
 
 
+def clear_outputs(work: Path) -> None:
+    """Remove what an earlier run left in a kept folder: every engine's output, the marts and quarantine,
+    the Dagster instances and the demo's data. Left there, pandas would add its files beside the old ones,
+    and the Dagster runs would meet an instance and marts that a fresh run does not have."""
+    for name in (*ENGINES, "dagster_home", "demo_home", "demo_data"):
+        shutil.rmtree(work / name, ignore_errors=True)
+    for zone in ("marts", "quarantine", "staging", "reports", "raw"):
+        shutil.rmtree(work / "data" / zone, ignore_errors=True)
+
+
 def sample_keys(dates: list[str], count: int) -> list[str]:
     """Evenly spread partitions of the range (weekdays and weekends, early and late)."""
     step = max(1, len(dates) // count)
@@ -67,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200k items, a 30-partition backfill")
     parser.add_argument("--items", type=int, help="customs landing rows (default 1M, 200k with --quick)")
     parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument(
+        "--keep", type=Path,
+        help="work in this folder and keep what the run leaves there (default: a temporary one); a rerun "
+        "starts from clean outputs and fresh instances",
+    )
     parser.add_argument("--skip-dagster", action="store_true", help="only the transform comparison")
     parser.add_argument(
         "--demo", action="store_true",
@@ -87,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="alatau-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     data = str(work / "data")
+    clear_outputs(work)
     try:
         say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
         began = time.perf_counter()
