@@ -93,10 +93,9 @@ def ensure_hs_reference(
     Answers cut at ``maxRecords`` are split into explicit lists of these codes (plus the codes the cut
     answer itself shows, see ``_split``), so a code missing from both is never asked for and its records
     would be missing without a word. Hence the refresh (an HS revision adds codes) and the retired codes
-    (older months were reported under them). A refresh that
-    fails, or that answers a file without HS6 codes, keeps the cached copy and says so through ``warn``,
-    trying the API only ``HS_REFRESH_ATTEMPTS`` times; with no cached copy the error is raised. A file
-    that is not the documented JSON is never cached.
+    (older months were reported under them). A refresh that fails, or that answers a file without HS6
+    codes, keeps the cached copy and says so through ``warn``, trying the API only ``HS_REFRESH_ATTEMPTS``
+    times; with no cached copy the error is raised. A file that is not the documented JSON is never cached.
     """
     now = now or dt.datetime.now(dt.UTC)
     cached = store.exists(*HS_REFERENCE_FILE)
@@ -115,12 +114,13 @@ def ensure_hs_reference(
         when = f"on {fetched_at.date().isoformat()}" if fetched_at else "at an unknown date"
         warn(f"HS reference not refreshed ({exc}); splitting cut answers by the copy fetched {when}")
         return _known_codes(store)
+    known = codes
     if cached:
         retired = _known_codes(store).join(codes, on="hs6", how="anti")
         if not retired.is_empty() or store.exists(*HS_RETIRED_FILE):
             store.write_bytes(hs.reference_json(retired), *HS_RETIRED_FILE)
+        known = _with_retired(codes, retired)
     store.write_bytes(body, *HS_REFERENCE_FILE)
-    known = _known_codes(store)
     buffer = io.BytesIO()
     hs.dimension(known).write_parquet(buffer)
     store.write_bytes(buffer.getvalue(), *HS_DIMENSION_FILE)
@@ -150,9 +150,13 @@ def cached_hs_reference(store: PartitionedParquetStore) -> pl.DataFrame | None:
 def _known_codes(store: PartitionedParquetStore) -> pl.DataFrame:
     codes = hs.parse_reference(store.read_bytes(*HS_REFERENCE_FILE))
     if store.exists(*HS_RETIRED_FILE):
-        retired = hs.parse_reference(store.read_bytes(*HS_RETIRED_FILE))
-        codes = pl.concat([codes, retired]).unique("hs6", keep="first", maintain_order=True)
+        codes = _with_retired(codes, hs.parse_reference(store.read_bytes(*HS_RETIRED_FILE)))
     return codes
+
+
+def _with_retired(current: pl.DataFrame, retired: pl.DataFrame) -> pl.DataFrame:
+    """The current copy's codes and texts, then the retired codes it no longer lists."""
+    return pl.concat([current, retired]).unique("hs6", keep="first", maintain_order=True)
 
 
 class CallLedger:
