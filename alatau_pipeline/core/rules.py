@@ -2,6 +2,9 @@
 
 A rule is a pair (reason, expression true where the row breaks it). All rules run in one vectorized pass;
 a row's ``_reason`` lists every rule it breaks, joined by ``"; "``, and is null for a good row.
+
+Values are judged cleaned: surrounding whitespace stripped, a blank or whitespace-only value missing
+(:func:`clean_values`). Landing rows arrive as the files' text, and :func:`apply_rules` cleans them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,20 @@ class ColumnRule:
                 expr = raw.str.to_date("%Y-%m-%d", strict=False)
         return expr.alias(self.name)
 
+    @property
+    def judges_padding(self) -> bool:
+        """True when a value with surrounding whitespace, or an empty one, always breaks this column's rules.
+
+        Polars' number parsing rejects whitespace and the allowed values are clean, so such a value fails
+        as it stands; chrono's date and time parsing skips leading whitespace, and a pattern or free text
+        may match it, so those columns are cleaned before they are judged (see :func:`apply_rules`).
+        """
+        if self.kind in ("int", "decimal"):
+            return True
+        if self.kind == "string" and self.allowed is not None:
+            return all(value and value == value.strip() for value in self.allowed)
+        return False
+
     def violations(self, typed: pl.Expr | None = None) -> list[tuple[str, pl.Expr]]:
         """(reason, broken) pairs; ``typed`` is the already parsed column, when the caller has it."""
         raw = pl.col(self.name)
@@ -81,16 +98,62 @@ def any_broken(rules: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
     return pl.any_horizontal([broken.fill_null(False) for _, broken in rules])
 
 
+def cleaned(value: pl.Expr) -> pl.Expr:
+    """The value stripped of surrounding whitespace; null when nothing is left (or it was null)."""
+    length, stripped = value.str.len_bytes(), value.str.strip_chars()
+    # Nearly every value has no surrounding whitespace: keeping those as they are is cheaper than
+    # ``strip_chars().replace("", None)`` over every value (a hash lookup each).
+    return (
+        pl.when(length == stripped.str.len_bytes())
+        .then(pl.when(length > 0).then(value))  # a quoted empty field ("") reads as ""
+        .otherwise(pl.when(stripped != "").then(stripped))
+        .name.keep()
+    )
+
+
+def clean_values(rows: pl.DataFrame, names: Iterable[str]) -> pl.DataFrame:
+    """``rows`` with the ``names`` columns cleaned (:func:`cleaned`)."""
+    return rows.with_columns(cleaned(pl.col(name)) for name in names)
+
+
 def apply_rules(
     rows: pl.DataFrame,
     columns: Sequence[ColumnRule],
     cross_rules: Sequence[tuple[str, pl.Expr]] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split string rows into (typed good rows, quarantined rows as strings with ``_reason``).
+    """Split string rows into (typed good rows, quarantined rows as cleaned strings with ``_reason``).
 
-    ``cross_rules`` are expressions over the typed columns (e.g. net_kg ≤ gross_kg); they are evaluated
-    only where the values involved parsed.
+    The values are judged cleaned (:func:`clean_values`). ``cross_rules`` are expressions over the typed
+    columns (e.g. net_kg ≤ gross_kg); they are evaluated only where the values involved parsed. The good
+    rows keep their order, and so do the quarantined ones.
+
+    Cleaning every value of every row costs as much as parsing the CSV. So only the columns whose rules
+    could accept a padded value are cleaned up front; in the others (:attr:`ColumnRule.judges_padding`)
+    a padded or empty value breaks a rule as it stands, and cleaning it cannot change a row that breaks
+    none. The rows that break a rule (a few percent) are then cleaned and judged again, which finds the
+    ones whose only fault was whitespace. The outcome is the same as cleaning everything first.
     """
+    padded_ok = [column.name for column in columns if not column.judges_padding]
+    rows = clean_values(rows, padded_ok)
+    good, suspects, suspect_mask = _judge(rows, columns, cross_rules)
+    if not suspects.height:
+        return good, suspects
+    as_read = suspects.drop(REASON)
+    rows_again = clean_values(as_read, [c.name for c in columns if c.judges_padding])
+    if rows_again.equals(as_read):
+        return good, suspects  # no padding to clean: judging them again would say the same
+    good_again, bad, bad_again = _judge(rows_again, columns, cross_rules)
+    if good_again.height:
+        # Put the rows that only needed cleaning back where they were among the good rows.
+        position = pl.concat([(~suspect_mask).arg_true(), suspect_mask.arg_true().filter(~bad_again)])
+        good = pl.concat([good, good_again]).sort(position)
+    return good, bad
+
+
+def _judge(
+    rows: pl.DataFrame, columns: Sequence[ColumnRule], cross_rules: Sequence[tuple[str, pl.Expr]]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """(typed good rows, bad rows as strings with ``_reason``, which rows are bad) of ``rows`` as they are."""
     column_rules = [rule for column in columns for rule in column.violations()]
     # Every column is parsed once, and judged by its own expression: Polars runs the expressions of one
     # select in parallel, while a single expression over all columns would run on one core.
@@ -120,4 +183,4 @@ def apply_rules(
         .select(pl.when(pl.col(REASON) != "").then(pl.col(REASON)).alias(REASON))
         .to_series()
     )
-    return good, bad.with_columns(reason)
+    return good, bad.with_columns(reason), bad_mask

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from alatau_pipeline.core.rules import REASON, apply_rules
+from alatau_pipeline.core.rules import REASON, apply_rules, clean_values
 from alatau_pipeline.crossings.contract import (
     COLUMN_RULES,
     COLUMNS,
@@ -26,7 +26,7 @@ from alatau_pipeline.reference import CUSTOMS_TO_CROSSING_DIRECTION, crossings
 @dataclass
 class StagedReports:
     staged: pl.DataFrame  # typed rows + date, is_duplicate, is_superseded, _source_file, _line
-    quarantined: pl.DataFrame  # original strings + _reason, _source_file, _line, date
+    quarantined: pl.DataFrame  # original strings (cleaned) + _reason, _source_file, _line, date
 
 
 def stage(raw: pl.DataFrame) -> StagedReports:
@@ -39,7 +39,7 @@ def stage(raw: pl.DataFrame) -> StagedReports:
     same_time = [*REPORT_KEY, "reported_at"]
     good = good.with_columns((pl.struct(*COLUMNS).n_unique().over(same_time) > 1).alias("_conflict"))
     conflicting = good.filter(pl.col("_conflict")).select("_source_file", "_line")
-    conflict_rows = raw.join(conflicting, on=["_source_file", "_line"], how="semi").with_columns(
+    conflict_rows = clean_values(raw.join(conflicting, on=["_source_file", "_line"], how="semi"), COLUMNS).with_columns(
         pl.lit("conflicting_duplicate").alias(REASON)
     )
     valid = good.filter(~pl.col("_conflict")).drop("_conflict")

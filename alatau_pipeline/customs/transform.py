@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from alatau_pipeline.core.rules import REASON, apply_rules
+from alatau_pipeline.core.rules import REASON, apply_rules, clean_values
 from alatau_pipeline.customs.contract import (
     COLUMN_RULES,
     COLUMNS,
@@ -28,7 +28,7 @@ class StagedCustoms:
     """Outcome of staging: typed valid rows (all versions) and the quarantined rows."""
 
     staged: pl.DataFrame  # typed contract columns + date, current_version, is_duplicate, _source_file, _line
-    quarantined: pl.DataFrame  # original strings + _reason, _source_file, _line, date
+    quarantined: pl.DataFrame  # original strings (cleaned) + _reason, _source_file, _line, date
 
 
 def stage(raw: pl.DataFrame) -> StagedCustoms:
@@ -55,7 +55,9 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     conflict_rows = raw.clear()
     if conflicting.height:
         staged = staged.filter(~row.is_in(conflicting["_row"].implode()))
-        conflict_rows = raw.join(conflicting.select("_source_file", "_line"), on=["_source_file", "_line"], how="semi")
+        conflict_rows = clean_values(
+            raw.join(conflicting.select("_source_file", "_line"), on=["_source_file", "_line"], how="semi"), COLUMNS
+        )
     quarantined = pl.concat([bad, conflict_rows.with_columns(pl.lit("conflicting_duplicate").alias(REASON))])
     return StagedCustoms(staged=staged, quarantined=quarantined)
 
@@ -89,11 +91,14 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
     """Current versions only: drop duplicates, superseded versions and cancelled declarations."""
     unique = ~pl.col("is_duplicate")
     current_rows = staged.filter(unique & (pl.col("version") == pl.col("current_version")))
-    # A declaration whose current version is cancelled contributes none of its items. They are few: an
-    # anti-join with them costs a third of a window over every row's (date, declaration_id).
-    cancelled = current_rows.filter(pl.col("status") == "cancelled").select("date", "declaration_id").unique()
-    kept = current_rows.join(cancelled, on=["date", "declaration_id"], how="anti") if cancelled.height else current_rows
-    # One lazy query, so Polars derives, casts and sorts in parallel.
+    # A declaration whose current version is cancelled contributes none of its items. They are few: a
+    # membership test against them costs half an anti-join and a sixth of a window over every row.
+    declaration = pl.struct("date", "declaration_id")
+    cancelled = current_rows.filter(pl.col("status") == "cancelled").select(declaration).to_series()
+    kept = current_rows.filter(~declaration.is_in(cancelled.implode())) if cancelled.len() else current_rows
+    # One lazy query, so Polars derives, casts and sorts in parallel. Each partition's rows are in
+    # (declaration_id, item_no) order; the date need not lead the sort, since the rows are split by date
+    # keeping their order, and a sort key fewer costs a quarter less.
     items = (
         kept.lazy()
         .with_columns(
@@ -103,7 +108,7 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
         )
         .select("date", *CUSTOMS_ITEMS_SCHEMA)
         .cast(CUSTOMS_ITEMS_SCHEMA)
-        .sort("date", "declaration_id", "item_no")
+        .sort("declaration_id", "item_no")
         .collect()
     )
     unique_rows = staged.select(unique.sum()).item()
