@@ -20,7 +20,12 @@ from alatau_pipeline.customs import contract as customs_contract
 from alatau_pipeline.demo import crossings as demo_crossings
 from alatau_pipeline.demo import customs as demo_customs
 
-PADDING = (" ", "  ", "\t", "\u00a0", "\r", "\n ")
+# Every character Polars' ``str.strip_chars()`` strips (Rust's ``char::is_whitespace``), and two runs.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+PADDING = (*WHITESPACE, "  ", "\n ")
 CONTRACTS = {
     "customs": (customs_contract.COLUMN_RULES, customs_contract.CROSS_RULES),
     "crossings": (crossings_contract.COLUMN_RULES, crossings_contract.CROSS_RULES),
