@@ -19,14 +19,15 @@ set (``0`` turns it off).
 
 It subclasses Dagster's SQLite storage classes (``dagster._core``): a Dagster upgrade may move them, and
 ``tests/ops/test_instance_storage.py`` compares what a range run records with Dagster's own storage.
-PostgreSQL (production) has its own batch path in ``dagster-postgres``.
+PostgreSQL (production) has its own batch path in ``dagster-postgres`` for reported materializations;
+``ops/postgres_storage.py`` adds the planned ones.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 
 from dagster._core.errors import DagsterInvariantViolationError
@@ -82,20 +83,13 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        # Dagster's batches come from one run; grouping by run as well keeps that an assumption it can break.
-        for (is_asset_run, _run_id), group in groupby(events, key=lambda event: (_is_asset_event(event), event.run_id)):
-            group = list(group)
-            if not is_asset_run or len(group) < 2:
-                for event in group:
-                    self.store_event(event)
-                continue
-            try:
-                self._store_asset_events(group)
-            except Exception:
-                logger.warning("Storing %d asset events at once failed; storing them one by one", len(group),
-                               exc_info=True)
-                for event in group:
-                    self.store_event(event)
+        store_in_runs(
+            events,
+            at_once=_is_asset_event,
+            store_at_once=self._store_asset_events,
+            store_others=lambda others: [self.store_event(event) for event in others],
+            store_one=self.store_event,
+        )
 
     def _store_asset_events(self, events: list[EventLogEntry]) -> None:
         """What ``SqliteEventLogStorage.store_event`` does for each asset event, once per database."""
@@ -124,6 +118,31 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
 def _is_asset_event(event: EventLogEntry) -> bool:
     return event.is_dagster_event and event.dagster_event_type in _BATCHED_ASSET_EVENTS
+
+
+def store_in_runs(
+    events: Sequence[EventLogEntry],
+    *,
+    at_once: Callable[[EventLogEntry], bool],
+    store_at_once: Callable[[list[EventLogEntry]], None],
+    store_others: Callable[[list[EventLogEntry]], object],
+    store_one: Callable[[EventLogEntry], None],
+) -> None:
+    """Store a batch in order, as consecutive runs of events: those ``at_once`` selects are written with
+    ``store_at_once`` (event by event with ``store_one`` if that fails, having left nothing behind), the
+    others with ``store_others``."""
+    # Dagster's batches come from one run; grouping by run as well keeps that an assumption it can break.
+    for (together, _run_id), run in groupby(events, key=lambda event: (at_once(event), event.run_id)):
+        group = list(run)
+        if not together or len(group) < 2:
+            store_others(group)
+            continue
+        try:
+            store_at_once(group)
+        except Exception:
+            logger.warning("Storing %d events at once failed; storing them one by one", len(group), exc_info=True)
+            for event in group:
+                store_one(event)
 
 
 class AlatauSqliteStorage(DagsterSqliteStorage):

@@ -30,8 +30,8 @@ def items_written() -> AssetCheckResult:
     return AssetCheckResult(passed=True)
 
 
-def _write_days(data_dir: Path) -> None:
-    for day in DAYS:
+def write_days(data_dir: Path, days: list[str] = DAYS) -> None:
+    for day in days:
         ddmmyy = f"{day[8:10]}{day[5:7]}{day[2:4]}"
         rows = [
             row(f"000000{n}", declaration_id=f"55207/{ddmmyy}/000000{n}", registered_at=f"{day}T10:00:00+05:00")
@@ -84,7 +84,7 @@ def _recorded(instance: DagsterInstance, home: Path, run_id: str) -> dict[str, o
 
 
 def test_range_run_is_recorded_as_dagster_records_it_with_batches_in_one_write(tmp_path, data_dir, lake, monkeypatch):
-    _write_days(data_dir)
+    write_days(data_dir)
     _unset_batch_size(monkeypatch)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project"))  # dagster.yaml takes its folder from it
 
@@ -121,7 +121,7 @@ def test_range_run_is_recorded_as_dagster_records_it_with_batches_in_one_write(t
 
 
 def test_a_failed_batch_write_is_stored_event_by_event_without_duplicates(tmp_path, data_dir, lake, monkeypatch):
-    _write_days(data_dir)
+    write_days(data_dir)
     _unset_batch_size(monkeypatch)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project"))
 
