@@ -129,8 +129,8 @@ def store_in_runs(
     store_one: Callable[[EventLogEntry], None],
 ) -> None:
     """Store a batch in order, as consecutive runs of events: those ``at_once`` selects are written with
-    ``store_at_once`` (event by event with ``store_one`` if that fails, having left nothing behind), the
-    others with ``store_others``."""
+    ``store_at_once``, the others with ``store_others``. If ``store_at_once`` fails (having taken back
+    what it wrote, as far as it could), the run is stored event by event with ``store_one``."""
     # Dagster's batches come from one run; grouping by run as well keeps that an assumption it can break.
     for (together, _run_id), run in groupby(events, key=lambda event: (at_once(event), event.run_id)):
         group = list(run)

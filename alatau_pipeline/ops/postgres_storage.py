@@ -41,7 +41,8 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     such a run of planned events is one insert and one index transaction, doing for each event what
     ``PostgresEventLogStorage.store_event`` does (the asset's tags and its row in the asset index), in
     order. Everything else goes to ``dagster-postgres``' own ``store_event_batch``. If the index write
-    fails, the inserted rows are deleted again and the events stored one by one.
+    fails, the inserted rows are deleted again (unless that fails too: the events are then stored twice,
+    once without their index rows) and the events stored one by one.
     """
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
@@ -58,9 +59,9 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
             inserted = conn.execute(self.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id))
             # One statement's rows take their ids in the order of its values.
             event_ids = sorted(int(row[0]) for row in inserted.fetchall())
-        if len(event_ids) != len(events) or any(event_id is None for event_id in event_ids):
-            raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
         try:
+            if len(event_ids) != len(events):
+                raise DagsterInvariantViolationError(f"{len(events)} events stored, {len(event_ids)} ids returned")
             with self.index_transaction() as conn:
                 self._store_asset_event_tags(conn, events, event_ids)
                 for event, event_id in zip(events, event_ids, strict=True):
