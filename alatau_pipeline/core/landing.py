@@ -229,7 +229,7 @@ class LandingRangeReader:
             if extra:
                 self.extra_columns[file[len(root) :]] = extra
         # A file's rows are contiguous: the lineage columns are built from the runs of one file name (a
-        # few hundred per batch) rather than from each row's path, which costs ~0.15 s a year of rows.
+        # few dozen per batch) rather than from each row's path, which costs ~0.15 s a year of rows.
         runs = rows.select(pl.col("_source_file").rle()).unnest("_source_file")
         lengths, names = runs["len"], runs["value"]
         dates = names.replace_strict(partition_of, return_dtype=pl.String)
