@@ -46,8 +46,9 @@ _WRITE_THREADS = 4
 class PartitionWriter(Protocol):
     """Where a step's partitions go: the store itself, or :class:`BackgroundWrites` in front of it."""
 
-    def write_partitions(self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]) -> Any:
-        ...
+    def write_partitions(
+        self, zone: str, dataset: str, column: str, df: pl.DataFrame, values: Sequence[str]
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -96,23 +97,39 @@ class PartitionedParquetStore:
             df = df.drop(column)
         directory = self.partition_path(zone, dataset, column, value)
         final = f"{directory}/{PART_FILE}"
-        self.fs.makedirs(directory, exist_ok=True)
         if self.is_local:
-            self._remove_stale_temp_files(directory)
-            tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-            try:
-                df.write_parquet(tmp, statistics=True)
-                # fsync before the rename so a crash cannot leave a renamed but empty file behind.
-                with open(tmp, "rb+") as handle:
-                    os.fsync(handle.fileno())
-                os.replace(tmp, final)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            self._replace_local_files({final: df})
         else:
+            self.fs.makedirs(directory, exist_ok=True)
             with self.fs.open(final, "wb") as handle:
                 df.write_parquet(handle, statistics=True)
         return PartitionWrite(value=value, path=final, rows=df.height)
+
+    def _replace_local_files(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Atomically replace each local file with its frame's Parquet: temp files, flushed to disk, renamed.
+
+        All files are written by one Polars query (one ``sink_parquet`` each, run by ``collect_all``): a
+        batch of daily partitions is dozens of small files, and a query of its own per file (what
+        ``write_parquet`` runs) costs ~0.5 ms of fixed CPU each. They reach the disk before any rename, so
+        a crash cannot leave a renamed but empty file behind (see :func:`_flush_to_disk`).
+        """
+        temps: dict[str, str] = {}
+        try:
+            sinks = []
+            for final, df in frames.items():
+                directory = final.rsplit("/", 1)[0]
+                os.makedirs(directory, exist_ok=True)
+                self._remove_stale_temp_files(directory)
+                temps[final] = tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+                sinks.append(df.lazy().sink_parquet(tmp, statistics=True, lazy=True))
+            pl.collect_all(sinks)
+            _flush_to_disk(list(temps.values()))
+            for final, tmp in temps.items():
+                os.replace(tmp, final)
+        finally:
+            for tmp in temps.values():
+                if os.path.exists(tmp):
+                    os.remove(tmp)
 
     @staticmethod
     def _remove_stale_temp_files(directory: str) -> None:
@@ -152,14 +169,23 @@ class PartitionedParquetStore:
                 groups[str(value)] = group
         empty = rows.clear()
 
+        def frame(value: str) -> pl.DataFrame:
+            return groups.get(value, empty)
+
+        if self.is_local:
+            files = {self.partition_file(zone, dataset, column, value): frame(value) for value in values}
+            self._replace_local_files(files)
+            return [
+                PartitionWrite(value=value, path=file, rows=df.height)
+                for value, (file, df) in zip(values, files.items(), strict=True)
+            ]
+
         def write(value: str) -> PartitionWrite:
-            return self.write_partition(zone, dataset, column, value, groups.get(value, empty))
+            return self.write_partition(zone, dataset, column, value, frame(value))
 
         if len(values) < 2:
             return [write(value) for value in values]
-        # A year of daily partitions is hundreds of small files, each written, fsynced and renamed; Polars'
-        # writer and fsync release the GIL, so a few threads overlap that latency. Each partition stays
-        # atomic on its own, exactly as when written one after another.
+        # Remote stores: each partition is one PUT; a few threads overlap their latency.
         with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
             return list(pool.map(write, values))
 
@@ -293,6 +319,29 @@ class PartitionedParquetStore:
             return pl.read_parquet(file)
         with self.fs.open(file, "rb") as handle:
             return pl.read_parquet(handle)
+
+
+def _flush_to_disk(files: Sequence[str]) -> None:
+    """Make the written ``files`` durable before they are renamed into place.
+
+    On Linux one ``syncfs`` of their filesystem flushes them all at once: a year of partitions is ~1,100
+    files, and an ``fsync`` each, one journal commit apiece, cost ~0.3 s of wall time in a year's
+    backfill. Elsewhere, or if ``syncfs`` fails, each file is fsynced.
+    """
+    if not files:
+        return
+    if sys.platform == "linux" and len(files) > 1:
+        import ctypes
+
+        descriptor = os.open(files[0], os.O_RDONLY)
+        try:
+            if ctypes.CDLL(None, use_errno=True).syncfs(descriptor) == 0:
+                return
+        finally:
+            os.close(descriptor)
+    for file in files:
+        with open(file, "rb+") as handle:
+            os.fsync(handle.fileno())
 
 
 class BackgroundWrites:

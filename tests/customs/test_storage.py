@@ -46,21 +46,23 @@ def test_fsspec_url_root_works_like_a_path(tmp_path):
 
 KILLED_WRITER = textwrap.dedent(
     """
-    import sys, polars as pl
+    import pathlib, sys, polars as pl
     from alatau_pipeline.core.storage import PartitionedParquetStore
 
-    original = pl.DataFrame.write_parquet
+    original = pl.collect_all
 
-    def write_half_then_hang(self, file, **kwargs):
-        # Write a real Parquet file, keep only its first half on disk, then tell the parent and wait to die.
-        original(self, file, **kwargs)
-        with open(file, "rb+") as handle:
-            size = handle.seek(0, 2)
-            handle.truncate(size // 2)
+    def write_half_then_hang(*args, **kwargs):
+        # Write the real Parquet files, keep only their first half on disk, then tell the parent and wait
+        # to die.
+        original(*args, **kwargs)
+        for file in pathlib.Path(sys.argv[1]).rglob(".*.inprogress"):
+            with open(file, "rb+") as handle:
+                size = handle.seek(0, 2)
+                handle.truncate(size // 2)
         print("WRITING", flush=True)
         sys.stdin.read()
 
-    pl.DataFrame.write_parquet = write_half_then_hang
+    pl.collect_all = write_half_then_hang
     store = PartitionedParquetStore(sys.argv[1])
     store.write_partition("marts", "m", "date", "2026-01-01", pl.DataFrame({"x": list(range(100_000))}))
     """
