@@ -21,7 +21,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -345,10 +345,12 @@ def _flush_to_disk(files: Sequence[str]) -> None:
 
 
 class BackgroundWrites:
-    """A step's partition writes, done on a background thread while the step computes its next batch.
+    """A step's partition writes, done on two background threads while the step computes its next batch.
 
     Writing a batch is hundreds of small files; computing the next one is mostly Polars work that releases
-    the GIL, so the two overlap. At most ``max_pending`` writes of each dataset wait or run at a time (a
+    the GIL, so the two overlap. Two threads let one dataset's write run beside another's, which keeps
+    both cores busy when the last batches' writes are all that is left; each dataset's writes still
+    happen in the order they were asked for. At most ``max_pending`` writes of each dataset wait or run at a time (a
     later :meth:`write_partitions` of that dataset blocks until the oldest pending write finishes), so
     memory stays bounded to about two batches of each dataset a step writes. (Counting all datasets
     together made a step that writes three datasets a batch wait for its own batch's writes.)
@@ -359,7 +361,7 @@ class BackgroundWrites:
     def __init__(self, store: PartitionedParquetStore, max_pending: int = 2) -> None:
         self.store = store
         self.max_pending = max_pending
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writes")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition-writes")
         self._pending: list[tuple[str, Future[list[PartitionWrite]]]] = []
         self.writes: dict[str, list[PartitionWrite]] = {}  # dataset -> its partition writes, in order
         # dataset -> the last frame handed over: its schema (and, for one partition, its first rows) go
@@ -370,8 +372,16 @@ class BackgroundWrites:
         self.last_frames[dataset] = df
         while sum(1 for pending, _ in self._pending if pending == dataset) >= self.max_pending:
             self._finish_oldest()
-        future = self._pool.submit(self.store.write_partitions, zone, dataset, column, df, list(values))
+        earlier = [future for pending, future in self._pending if pending == dataset]
+        future = self._pool.submit(self._write_after, earlier, zone, dataset, column, df, list(values))
         self._pending.append((dataset, future))
+
+    def _write_after(self, earlier: list[Future[list[PartitionWrite]]], *args: Any) -> list[PartitionWrite]:
+        # A dataset's writes happen in the order they were asked for, even on two threads: a later write
+        # of a partition must replace an earlier one, never the other way round. The earlier writes were
+        # queued first, so they are running or done, and waiting for them cannot deadlock.
+        wait(earlier)
+        return self.store.write_partitions(*args)
 
     def _finish_oldest(self) -> None:
         dataset, future = self._pending.pop(0)

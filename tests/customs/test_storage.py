@@ -119,6 +119,34 @@ def test_background_writes_write_what_the_store_writes_and_in_order(tmp_path):
     assert sorted(table["x"].to_list()) == [0, 0, 2, 2, 4, 4]
 
 
+def test_background_writes_of_one_dataset_land_in_the_order_they_were_asked_for(tmp_path):
+    """Two writer threads: a later write of a partition must never be overwritten by an earlier one."""
+    import threading
+
+    from alatau_pipeline.core.storage import BackgroundWrites
+
+    second_started = threading.Event()
+    overtaken: list[bool] = []
+
+    class Store(PartitionedParquetStore):
+        def write_partitions(self, zone, dataset, column, df, values):
+            if df["x"][0] == 1:
+                # The first write gives the second every chance to start before it ends: with the order
+                # kept, the second cannot start at all, and this wait runs out.
+                overtaken.append(second_started.wait(timeout=0.5))
+            else:
+                second_started.set()
+            return super().write_partitions(zone, dataset, column, df, values)
+
+    store = Store(tmp_path)
+    day = ["2026-01-01"]
+    with BackgroundWrites(store) as background:
+        background.write_partitions("marts", "m", "date", pl.DataFrame({"date": day, "x": [1]}), day)
+        background.write_partitions("marts", "m", "date", pl.DataFrame({"date": day, "x": [2]}), day)
+    assert overtaken == [False]
+    assert store.read_partition("marts", "m", "date", day[0])["x"].to_list() == [2]
+
+
 def test_background_write_failure_is_raised_after_every_other_write_finished(tmp_path):
     from alatau_pipeline.core.storage import BackgroundWrites
 
