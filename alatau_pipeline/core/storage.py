@@ -160,13 +160,7 @@ class PartitionedParquetStore:
             )
         # The partition column goes once here, not once per partition file (a drop costs ~0.2 ms a call).
         rows = df.drop(column, strict=False)
-        groups: dict[str, pl.DataFrame] = {}
-        if df.height:
-            tagged = rows.with_columns(keys.alias("__partition"))
-            for (value,), group in tagged.partition_by(
-                "__partition", maintain_order=True, include_key=False, as_dict=True
-            ).items():
-                groups[str(value)] = group
+        groups = _split_by(rows, keys)
         empty = rows.clear()
 
         def frame(value: str) -> pl.DataFrame:
@@ -319,6 +313,28 @@ class PartitionedParquetStore:
             return pl.read_parquet(file)
         with self.fs.open(file, "rb") as handle:
             return pl.read_parquet(handle)
+
+
+def _split_by(rows: pl.DataFrame, keys: pl.Series) -> dict[str, pl.DataFrame]:
+    """``rows`` split by ``keys`` (one per row), keeping their order within each part.
+
+    A step's rows usually come grouped by partition already (landing files are read day by day): then
+    each part is a slice of ``rows``, which copies nothing, where ``partition_by`` would gather every
+    column of every row.
+    """
+    if not rows.height:
+        return {}
+    runs = keys.rle()
+    values = runs.struct.field("value")
+    if values.n_unique() == len(values):
+        ends = runs.struct.field("len").cum_sum().to_list()
+        return {
+            str(value): rows.slice(end - length, length)
+            for value, length, end in zip(values.to_list(), runs.struct.field("len").to_list(), ends, strict=True)
+        }
+    tagged = rows.with_columns(keys.alias("__partition"))
+    parts = tagged.partition_by("__partition", maintain_order=True, include_key=False, as_dict=True)
+    return {str(value): part for (value,), part in parts.items()}
 
 
 def _flush_to_disk(files: Sequence[str]) -> None:
