@@ -20,6 +20,7 @@ ENGINES = {
     "duckdb": "benchmarks.impl_duckdb",
     "pandas": "benchmarks.impl_pandas",
     "copy_limit": "benchmarks.copy_limit",
+    "copy_limit_marts_codec": "benchmarks.copy_limit_marts_codec",
     "partitioned_limit": "benchmarks.partitioned_limit",
     "chain_without_writes": "benchmarks.chain_without_writes",
 }

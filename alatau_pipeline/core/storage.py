@@ -38,6 +38,10 @@ QUARANTINE_ZONE = "quarantine"
 REPORTS_ZONE = "reports"
 
 PART_FILE = "part-0.parquet"
+# Snappy, the default codec of pyarrow, Spark and DuckDB, which every Parquet reader has: it costs ~40 %
+# less CPU than Polars' default zstd to write and to read, for files ~25 % larger. The marts are
+# rewritten by every daily run and read all day by analysts, and a year's 1M items is ~37 MB either way.
+COMPRESSION = "snappy"
 # Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
 _TMP_SUFFIX = ".parquet.inprogress"
 _WRITE_THREADS = 4
@@ -102,7 +106,7 @@ class PartitionedParquetStore:
         else:
             self.fs.makedirs(directory, exist_ok=True)
             with self.fs.open(final, "wb") as handle:
-                df.write_parquet(handle, statistics=True)
+                df.write_parquet(handle, statistics=True, compression=COMPRESSION)
         return PartitionWrite(value=value, path=final, rows=df.height)
 
     def _replace_local_files(self, frames: dict[str, pl.DataFrame]) -> None:
@@ -121,7 +125,7 @@ class PartitionedParquetStore:
                 os.makedirs(directory, exist_ok=True)
                 self._remove_stale_temp_files(directory)
                 temps[final] = tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-                sinks.append(df.lazy().sink_parquet(tmp, statistics=True, lazy=True))
+                sinks.append(df.lazy().sink_parquet(tmp, statistics=True, compression=COMPRESSION, lazy=True))
             pl.collect_all(sinks)
             _flush_to_disk(list(temps.values()))
             for final, tmp in temps.items():

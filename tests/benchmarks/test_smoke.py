@@ -7,7 +7,15 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks import chain_without_writes, copy_limit, impl_duckdb, impl_pandas, impl_polars, partitioned_limit
+from benchmarks import (
+    chain_without_writes,
+    copy_limit,
+    copy_limit_marts_codec,
+    impl_duckdb,
+    impl_pandas,
+    impl_polars,
+    partitioned_limit,
+)
 from benchmarks.compare import differences, read_output
 from benchmarks.data import day_range, write_landing
 
@@ -48,7 +56,14 @@ def test_copy_limit_writes_every_landing_row(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     landing = write_landing(data, 600, day_range(days=2))
     copy_limit.run(data, str(tmp_path / "copy"))
+    copy_limit_marts_codec.run(data, str(tmp_path / "snappy"))
     assert pl.read_parquet(tmp_path / "copy" / "copy.parquet").height == landing.items
+    import pyarrow.parquet as pq
+
+    files = {codec: tmp_path / folder / "copy.parquet" for codec, folder in (("ZSTD", "copy"), ("SNAPPY", "snappy"))}
+    for codec, file in files.items():
+        assert pq.ParquetFile(file).metadata.row_group(0).column(0).compression == codec
+    assert pl.read_parquet(files["SNAPPY"]).equals(pl.read_parquet(files["ZSTD"]))
 
 
 def test_partitioned_limit_writes_every_landing_row_into_its_day(tmp_path: Path) -> None:

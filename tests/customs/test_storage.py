@@ -206,3 +206,13 @@ def test_partition_rows_are_the_same_whichever_reader_counts_the_footers(tmp_pat
     monkeypatch.delitem(sys.modules, "pyarrow")  # not loaded: the Polars path
     assert store.partition_rows("marts", "m", "date", days) == expected
     assert store.count_rows("marts", "m", "date", days) == 4
+
+
+def test_partitions_are_snappy_compressed_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    store = PartitionedParquetStore(tmp_path)
+    days = ["2026-01-01", "2026-01-02"]
+    writes = store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [1, 2]}), days)
+    writes.append(store.write_partition("marts", "m", "date", "2026-01-03", pl.DataFrame({"x": [3]})))
+    assert {pq.ParquetFile(w.path).metadata.row_group(0).column(0).compression for w in writes} == {"SNAPPY"}
