@@ -238,8 +238,10 @@ class LandingRangeReader:
             pl.lit(names.str.strip_prefix(root)).repeat_by(lengths).explode().alias("_source_file"),
             pl.lit(dates).repeat_by(lengths).explode().alias("date"),
         )
+        # The scan returns each column in hundreds of chunks; only the contract's columns are made
+        # contiguous (see read_batch), not the scan's path of every row, which the lineage replaces.
         return pl.concat(
-            [lineage.select("_line"), rows.select(self.columns), lineage.select("_source_file", "date")],
+            [lineage.select("_line"), rows.select(self.columns).rechunk(), lineage.select("_source_file", "date")],
             how="horizontal",
         )
 
