@@ -122,8 +122,8 @@ class PartitionedParquetStore:
             sinks = []
             for final, df in frames.items():
                 directory = final.rsplit("/", 1)[0]
-                os.makedirs(directory, exist_ok=True)
-                self._remove_stale_temp_files(directory)
+                if not _made_directory(directory):
+                    self._remove_stale_temp_files(directory)  # a new directory has none
                 temps[final] = tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
                 sinks.append(df.lazy().sink_parquet(tmp, statistics=True, compression=COMPRESSION, lazy=True))
             pl.collect_all(sinks)
@@ -317,6 +317,17 @@ class PartitionedParquetStore:
             return pl.read_parquet(file)
         with self.fs.open(file, "rb") as handle:
             return pl.read_parquet(handle)
+
+
+def _made_directory(directory: str) -> bool:
+    """Create ``directory`` (and its parents) if it does not exist; True when it did not."""
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+    return True
 
 
 def _split_by(rows: pl.DataFrame, keys: pl.Series) -> dict[str, pl.DataFrame]:
