@@ -41,6 +41,9 @@ INFORMATION_ENGINES = ("copy_limit_marts_codec", "partitioned_limit", "chain_wit
 
 def run_worker(engine: str, landing_root: str, out_dir: str) -> dict:
     """One implementation in a fresh process; returns its seconds and peak MB (and the process wall)."""
+    # The previous engine's output may still be on its way to disk: the project's code makes its files
+    # durable (syncfs) and would wait for that writeback too. Each engine starts with nothing pending.
+    os.sync()
     began = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.worker", engine, landing_root, out_dir],
