@@ -5,9 +5,10 @@ column lives in the directory name only: a file that also carried it would break
 ``pandas.read_parquet(folder)`` ("Unable to merge: Field date has incompatible types").
 
 Guarantees (contracts section 4):
-- atomic: a partition is written to a temporary name beside its final file and renamed over it, so a
-  killed or failed write leaves the previous version whole. Object stores (``s3://``) have no rename, but
-  a single-object PUT is atomic there, so remote files are written in one put.
+- atomic: a partition is written to a temporary name beside its final file, flushed to disk, and renamed
+  over it, so a killed or failed write leaves the previous version whole (a crash, too). Object stores
+  (``s3://``) have no rename, but a single-object PUT is atomic there, so remote files are written in one
+  put.
 - idempotent: re-writing a partition replaces its one file; nothing is appended and no stale file can
   survive, because every partition has exactly one file name.
 - range-aware: :meth:`PartitionedParquetStore.write_partitions` writes every partition of a range from one
