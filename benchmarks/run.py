@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             "peak_mb": {e: r["peak_mb"] for e, r in results.items()},
             "cpu_s": {e: r["cpu_s"] for e, r in results.items()},
             "process_s": {e: r["process_s"] for e, r in results.items()},
-            # The I/O limit in the marts' layout (one file per day), and the chain with its writes discarded.
+            # The limit written with the marts' codec, the limit in the marts' layout (one file per day), and
+            # the chain with its writes discarded.
             **{f"{e}_s": results[e]["seconds"] if e in results else None for e in INFORMATION_ENGINES},
             "outputs_agree": {peer: not problems for peer, problems in disagreements.items()},
             "machine": machine(),

@@ -19,10 +19,11 @@ Guarantees (contracts section 4):
 from __future__ import annotations
 
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +47,8 @@ COMPRESSION = "snappy"
 # Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
 _TMP_SUFFIX = ".parquet.inprogress"
 _WRITE_THREADS = 4
+# Files written by one Polars query; each is open until the query ends (the usual limit is 1,024 a process).
+_FILES_PER_QUERY = 64
 
 
 class PartitionWriter(Protocol):
@@ -113,20 +116,27 @@ class PartitionedParquetStore:
     def _replace_local_files(self, frames: dict[str, pl.DataFrame]) -> None:
         """Atomically replace each local file with its frame's Parquet: temp files, flushed to disk, renamed.
 
-        All files are written by one Polars query (one ``sink_parquet`` each, run by ``collect_all``): a
-        batch of daily partitions is dozens of small files, and a query of its own per file (what
-        ``write_parquet`` runs) costs ~0.5 ms of fixed CPU each. They reach the disk before any rename, so
-        a crash cannot leave a renamed but empty file behind (see :func:`_flush_to_disk`).
+        The files are written by one Polars query per group of up to ``_FILES_PER_QUERY`` (a
+        ``sink_parquet`` each, run together by ``collect_all``): a batch of daily partitions is dozens of
+        small files, and a query of its own per file (what ``write_parquet`` runs) costs ~0.5 ms of fixed
+        CPU each. A query holds all its files open, hence the groups: a run of a thousand partitions
+        would run out of file descriptors. Each group's files reach the disk before any of them is
+        renamed, so a crash cannot leave a renamed but empty file behind (see :func:`_flush_to_disk`).
         """
+        finals = list(frames)
+        for start in range(0, len(finals), _FILES_PER_QUERY):
+            self._replace_local_group({final: frames[final] for final in finals[start : start + _FILES_PER_QUERY]})
+
+    def _replace_local_group(self, frames: dict[str, pl.DataFrame]) -> None:
         temps: dict[str, str] = {}
         try:
             sinks = []
-            for final, df in frames.items():
+            for final, frame in frames.items():
                 directory = final.rsplit("/", 1)[0]
                 if not _made_directory(directory):
                     self._remove_stale_temp_files(directory)  # a new directory has none
                 temps[final] = tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-                sinks.append(df.lazy().sink_parquet(tmp, statistics=True, compression=COMPRESSION, lazy=True))
+                sinks.append(frame.lazy().sink_parquet(tmp, statistics=True, compression=COMPRESSION, lazy=True))
             pl.collect_all(sinks)
             _flush_to_disk(list(temps.values()))
             for final, tmp in temps.items():
@@ -172,12 +182,9 @@ class PartitionedParquetStore:
             return groups.get(value, empty)
 
         if self.is_local:
-            files = {self.partition_file(zone, dataset, column, value): frame(value) for value in values}
-            self._replace_local_files(files)
-            return [
-                PartitionWrite(value=value, path=file, rows=df.height)
-                for value, (file, df) in zip(values, files.items(), strict=True)
-            ]
+            files = {value: self.partition_file(zone, dataset, column, value) for value in values}
+            self._replace_local_files({file: frame(value) for value, file in files.items()})
+            return [PartitionWrite(value=value, path=files[value], rows=frame(value).height) for value in values]
 
         def write(value: str) -> PartitionWrite:
             return self.write_partition(zone, dataset, column, value, frame(value))
@@ -356,19 +363,20 @@ def _split_by(rows: pl.DataFrame, keys: pl.Series) -> dict[str, pl.DataFrame]:
 def _flush_to_disk(files: Sequence[str]) -> None:
     """Make the written ``files`` durable before they are renamed into place.
 
-    On Linux one ``syncfs`` of their filesystem flushes them all at once: a year of partitions is ~1,100
-    files, and an ``fsync`` each, one journal commit apiece, cost ~0.3 s of wall time in a year's
-    backfill. Elsewhere, or if ``syncfs`` fails, each file is fsynced.
+    On Linux 5.8 or later, one ``syncfs`` of their filesystem flushes them all at once: a year of
+    partitions is ~1,100 files, and an ``fsync`` each, one journal commit apiece, held a year's backfill
+    ~0.3 s. (It also flushes whatever else is pending on that filesystem; before 5.8 it did not report
+    write errors, which ``fsync`` does.) Elsewhere, or if ``syncfs`` fails, each file is fsynced.
     """
-    if not files:
-        return
-    if sys.platform == "linux" and len(files) > 1:
+    if len(files) > 1 and _syncfs_reports_errors():
         import ctypes
 
         descriptor = os.open(files[0], os.O_RDONLY)
         try:
             if ctypes.CDLL(None, use_errno=True).syncfs(descriptor) == 0:
                 return
+        except AttributeError:
+            pass  # a C library without syncfs
         finally:
             os.close(descriptor)
     for file in files:
@@ -376,16 +384,25 @@ def _flush_to_disk(files: Sequence[str]) -> None:
             os.fsync(handle.fileno())
 
 
+def _syncfs_reports_errors() -> bool:
+    """True on Linux 5.8 or later, where ``syncfs`` returns the write errors of the files it flushes."""
+    if sys.platform != "linux":
+        return False
+    version = tuple(int(part) for part in re.findall(r"\d+", os.uname().release)[:2])
+    return version >= (5, 8)
+
+
 class BackgroundWrites:
-    """A step's partition writes, done on two background threads while the step computes its next batch.
+    """A step's partition writes, done in the background while the step computes its next batch.
 
     Writing a batch is hundreds of small files; computing the next one is mostly Polars work that releases
-    the GIL, so the two overlap. Two threads let one dataset's write run beside another's, which keeps
-    both cores busy when the last batches' writes are all that is left; each dataset's writes still
-    happen in the order they were asked for. At most ``max_pending`` writes of each dataset wait or run at a time (a
-    later :meth:`write_partitions` of that dataset blocks until the oldest pending write finishes), so
-    memory stays bounded to about two batches of each dataset a step writes. (Counting all datasets
-    together made a step that writes three datasets a batch wait for its own batch's writes.)
+    the GIL, so the two overlap. Each dataset is written by a thread of its own, so its writes happen in
+    the order they were asked for (a later write of a partition replaces an earlier one, never the other
+    way round), while one dataset's write runs beside another's: that keeps both cores busy when the last
+    batches' writes are all that is left. At most ``max_pending`` writes of each dataset wait or run at a
+    time (a later :meth:`write_partitions` of that dataset blocks until the oldest pending write
+    finishes), so memory stays bounded to about two batches of each dataset a step writes. (Counting all
+    datasets together made a step that writes three datasets a batch wait for its own batch's writes.)
     Each partition is written exactly as :meth:`PartitionedParquetStore.write_partitions` writes it.
     Leaving the ``with`` block waits for every write and raises the first error any of them met.
     """
@@ -393,7 +410,7 @@ class BackgroundWrites:
     def __init__(self, store: PartitionedParquetStore, max_pending: int = 2) -> None:
         self.store = store
         self.max_pending = max_pending
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition-writes")
+        self._threads: dict[str, ThreadPoolExecutor] = {}  # dataset -> the thread that writes it
         self._pending: list[tuple[str, Future[list[PartitionWrite]]]] = []
         self.writes: dict[str, list[PartitionWrite]] = {}  # dataset -> its partition writes, in order
         # dataset -> the last frame handed over: its schema (and, for one partition, its first rows) go
@@ -404,16 +421,11 @@ class BackgroundWrites:
         self.last_frames[dataset] = df
         while sum(1 for pending, _ in self._pending if pending == dataset) >= self.max_pending:
             self._finish_oldest()
-        earlier = [future for pending, future in self._pending if pending == dataset]
-        future = self._pool.submit(self._write_after, earlier, zone, dataset, column, df, list(values))
+        thread = self._threads.get(dataset)
+        if thread is None:
+            thread = self._threads[dataset] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-writes")
+        future = thread.submit(self.store.write_partitions, zone, dataset, column, df, list(values))
         self._pending.append((dataset, future))
-
-    def _write_after(self, earlier: list[Future[list[PartitionWrite]]], *args: Any) -> list[PartitionWrite]:
-        # A dataset's writes happen in the order they were asked for, even on two threads: a later write
-        # of a partition must replace an earlier one, never the other way round. The earlier writes were
-        # queued first, so they are running or done, and waiting for them cannot deadlock.
-        wait(earlier)
-        return self.store.write_partitions(*args)
 
     def _finish_oldest(self) -> None:
         dataset, future = self._pending.pop(0)
@@ -439,4 +451,5 @@ class BackgroundWrites:
             if first_error is not None and exc_info[0] is None:
                 raise first_error
         finally:
-            self._pool.shutdown(wait=True)
+            for thread in self._threads.values():
+                thread.shutdown(wait=True)

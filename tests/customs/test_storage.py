@@ -216,3 +216,54 @@ def test_partitions_are_snappy_compressed_parquet(tmp_path):
     writes = store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [1, 2]}), days)
     writes.append(store.write_partition("marts", "m", "date", "2026-01-03", pl.DataFrame({"x": [3]})))
     assert {pq.ParquetFile(w.path).metadata.row_group(0).column(0).compression for w in writes} == {"SNAPPY"}
+
+
+MANY_PARTITIONS = textwrap.dedent(
+    """
+    import resource, sys, polars as pl
+    from alatau_pipeline.core.storage import PartitionedParquetStore
+
+    # Fewer file descriptors than partitions: one query holding every file open would run out of them.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    days = [f"2020-01-01+{i}" for i in range(600)]
+    frame = pl.DataFrame({"date": days, "x": list(range(600))})
+    writes = PartitionedParquetStore(sys.argv[1]).write_partitions("marts", "m", "date", frame, days)
+    print(len(writes))
+    """
+)
+
+
+def test_a_run_of_more_partitions_than_open_files_allowed_is_written(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", MANY_PARTITIONS, str(tmp_path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "600"
+    table = pl.read_parquet(tmp_path / "marts" / "m" / "**" / "*.parquet")
+    assert sorted(table["x"].to_list()) == list(range(600))
+
+
+def test_a_partition_named_twice_is_written_once_and_reported_for_each_name(tmp_path):
+    store = PartitionedParquetStore(tmp_path)
+    days = ["2026-01-01", "2026-01-02", "2026-01-01"]
+    writes = store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days[:2], "x": [1, 2]}), days)
+    assert [(w.value, w.rows) for w in writes] == [("2026-01-01", 1), ("2026-01-02", 1), ("2026-01-01", 1)]
+
+
+def test_files_are_fsynced_one_by_one_where_syncfs_cannot_be_used(tmp_path, monkeypatch):
+    import ctypes
+
+    from alatau_pipeline.core import storage
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: object())  # a C library without syncfs
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    PartitionedParquetStore(tmp_path).write_partitions("marts", "m", "date", pl.DataFrame({"date": days}), days)
+    assert len(synced) == 3
+
+    synced.clear()
+    monkeypatch.setattr(storage, "_syncfs_reports_errors", lambda: False)  # not Linux, or before 5.8
+    PartitionedParquetStore(tmp_path).write_partitions("marts", "m", "date", pl.DataFrame({"date": days}), days)
+    assert len(synced) == 3
