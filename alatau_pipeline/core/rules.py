@@ -9,6 +9,8 @@ Values are judged cleaned: surrounding whitespace stripped, a blank or whitespac
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -52,15 +54,18 @@ class ColumnRule:
     def judges_padding(self) -> bool:
         """True when a value with surrounding whitespace, or an empty one, always breaks this column's rules.
 
-        Polars' number parsing rejects whitespace and the allowed values are clean, so such a value fails
-        as it stands; chrono's date and time parsing skips leading whitespace, and a pattern or free text
-        may match it, so those columns are cleaned before they are judged (see :func:`apply_rules`).
+        Polars' number parsing rejects whitespace, the allowed values are clean, and a pattern built only of
+        characters that are not whitespace (``\\d{10}``, but not ``.+``) cannot match padding: such a value
+        fails as it stands. chrono's date and time parsing skips leading whitespace, and free text or
+        another pattern may match it, so those columns are cleaned before they are judged (see
+        :func:`apply_rules`).
         """
         if self.kind in ("int", "decimal"):
             return True
-        if self.kind == "string" and self.allowed is not None:
-            return all(value and value == value.strip() for value in self.allowed)
-        return False
+        if self.kind != "string":
+            return False
+        allowed_clean = self.allowed is not None and all(value and value == value.strip() for value in self.allowed)
+        return allowed_clean or (self.pattern is not None and _pattern_rejects_padding(self.pattern))
 
     def violations(self, typed: pl.Expr | None = None) -> list[tuple[str, pl.Expr]]:
         """(reason, broken) pairs; ``typed`` is the already parsed column, when the caller has it."""
@@ -78,6 +83,63 @@ class ColumnRule:
         if self.minimum is not None:
             rules.append((f"{self.name}_below_{_num(self.minimum)}", typed.is_not_null() & (typed < self.minimum)))
         return rules
+
+
+@functools.cache
+def _pattern_rejects_padding(pattern: str) -> bool:
+    """True when everything ``pattern`` fully matches is non-empty and free of whitespace.
+
+    Decided from the pattern's syntax, conservatively: every part must match only characters that are not
+    whitespace (literals, ``\\d``, ``\\w``, ``\\S``, classes of those, groups, alternatives and repeats of
+    them). Anything else (``.``, negated classes, ``\\s``, syntax Python's parser does not know) says
+    False, and the column is cleaned before it is judged, which is always correct, only slower.
+    """
+    try:
+        from re import _parser  # the standard library's own regex parser (Python 3.11+)
+
+        return re.fullmatch(pattern, "") is None and _only_non_whitespace(_parser.parse(pattern))
+    except (ImportError, re.error, AttributeError, TypeError, ValueError):
+        return False
+
+
+# Python's str.isspace() holds for every character Rust's char::is_whitespace() does (what Polars strips).
+_WHITESPACE = frozenset(code for code in range(0x3001) if chr(code).isspace())
+_NON_WHITESPACE_CLASSES = frozenset({"CATEGORY_DIGIT", "CATEGORY_WORD", "CATEGORY_NOT_SPACE"})
+
+
+def _only_non_whitespace(items: Iterable[tuple[object, object]]) -> bool:
+    for op, argument in items:
+        name = str(op)
+        if name == "LITERAL":
+            ok = argument not in _WHITESPACE
+        elif name == "IN":
+            ok = all(_class_item_non_whitespace(item) for item in argument)  # type: ignore[attr-defined]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            ok = _only_non_whitespace(argument[2])  # type: ignore[index]
+        elif name == "SUBPATTERN":
+            ok = _only_non_whitespace(argument[3])  # type: ignore[index]
+        elif name == "ATOMIC_GROUP":
+            ok = _only_non_whitespace(argument)  # type: ignore[arg-type]
+        elif name == "BRANCH":
+            ok = all(_only_non_whitespace(branch) for branch in argument[1])  # type: ignore[index]
+        else:
+            ok = name == "AT"  # anchors match no character; anything else may match whitespace
+        if not ok:
+            return False
+    return True
+
+
+def _class_item_non_whitespace(item: tuple[object, object]) -> bool:
+    op, argument = item
+    name = str(op)
+    if name == "LITERAL":
+        return argument not in _WHITESPACE
+    if name == "RANGE":
+        low, high = argument  # type: ignore[misc]
+        return not any(low <= code <= high for code in _WHITESPACE)
+    if name == "CATEGORY":
+        return str(argument) in _NON_WHITESPACE_CLASSES
+    return False  # NEGATE and anything unknown
 
 
 def _num(value: float) -> str:

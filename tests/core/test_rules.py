@@ -26,6 +26,8 @@ WHITESPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 PADDING = (*WHITESPACE, "  ", "\n ")
+# A value each contract pattern accepts (the padding guard below pads it every way Polars strips).
+PATTERN_SAMPLES = {r"\d{5,8}/\d{6}/\d{7}": "55207/010325/0001395", r"\d{2}": "40", r"\d{10}": "7318159000"}
 CONTRACTS = {
     "customs": (customs_contract.COLUMN_RULES, customs_contract.CROSS_RULES),
     "crossings": (crossings_contract.COLUMN_RULES, crossings_contract.CROSS_RULES),
@@ -99,15 +101,44 @@ def test_padded_and_blank_values_are_judged_as_if_everything_were_cleaned_first(
 def test_a_column_trusted_to_reject_padding_rejects_it_as_it_stands(column):
     """What ``judges_padding`` promises, for each column that relies on it, checked against Polars' parsing
     (an upgrade that made its number parsing skip whitespace would fail here)."""
-    valid = sorted(column.allowed)[0] if column.allowed else "12.5" if column.kind == "decimal" else "7"
+    valid = (
+        sorted(column.allowed)[0]
+        if column.allowed
+        else PATTERN_SAMPLES[column.pattern]
+        if column.pattern
+        else "12.5"
+        if column.kind == "decimal"
+        else "7"
+    )
     assert not _broken(column, valid)
     for padded in ["", *(f"{p}{valid}" for p in PADDING), *(f"{valid}{p}" for p in PADDING)]:
         assert _broken(column, padded), f"{column.name}: {padded!r} passes its rules uncleaned"
 
 
+@pytest.mark.parametrize(
+    ("pattern", "rejects"),
+    [
+        (r"\d{5,8}/\d{6}/\d{7}", True),
+        (r"\d{10}", True),
+        (r"(?:AB|CD)-[0-9A-F]{4}", True),
+        (r"\w+|\S{2}", True),
+        (r".+", False),  # any character, whitespace too
+        (r"\d*", False),  # matches the empty value
+        (r"[A-Z ]{2}", False),
+        (r"[^,]+", False),
+        (r"\D+", False),
+        (r"a\sb", False),
+        (r"[\u0000-\uffff]+", False),
+        (r"\p{L}+", False),  # syntax Python's parser does not know: judged conservatively
+    ],
+)
+def test_a_pattern_is_trusted_to_reject_padding_only_when_it_cannot_match_whitespace(pattern, rejects):
+    assert ColumnRule("p", pattern=pattern).judges_padding is rejects
+
+
 def test_dates_times_and_patterns_are_cleaned_before_they_are_judged():
-    """chrono skips leading whitespace, and a pattern or free text can match it: those columns are never
-    trusted to reject padding, so a padded value in them is stored cleaned, not as it came."""
+    """chrono skips leading whitespace, and free text or a pattern that can match whitespace may match it:
+    those columns are never trusted to reject padding, so a padded value in them is stored cleaned."""
     assert not ColumnRule("t", "timestamp").judges_padding
     assert not ColumnRule("d", "date").judges_padding
     assert not ColumnRule("p", pattern=r".+").judges_padding
