@@ -40,9 +40,9 @@ QUARANTINE_ZONE = "quarantine"
 REPORTS_ZONE = "reports"
 
 PART_FILE = "part-0.parquet"
-# Snappy, the default codec of pyarrow, Spark and DuckDB, which every Parquet reader has: it costs ~40 %
-# less CPU than Polars' default zstd to write and to read, for files ~25 % larger. The marts are
-# rewritten by every daily run and read all day by analysts, and a year's 1M items is ~37 MB either way.
+# Snappy, the default codec of pyarrow, Spark and DuckDB, which every Parquet reader has: a year of
+# customs_items costs ~20 % less CPU to write than with Polars' default zstd (~0.4 CPU s less over the
+# customs chain) and is faster to read, for files ~28 % larger (37 MB instead of 29 for 1M items).
 COMPRESSION = "snappy"
 # Temporary files never end in ".parquet", so readers globbing "**/*.parquet" do not see half-written data.
 _TMP_SUFFIX = ".parquet.inprogress"
