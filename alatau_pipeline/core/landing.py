@@ -197,7 +197,7 @@ class LandingRangeReader:
         headers: dict[str, list[str]] = {}
         for file in files:
             header = _peek_header(file)
-            if header is None or any(c not in {name.strip() for name in header} for c in self.columns):
+            if header is None or not {name.strip() for name in header}.issuperset(self.columns):
                 return None
             headers[file] = header
         if not files:
