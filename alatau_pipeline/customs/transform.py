@@ -27,14 +27,20 @@ DECLARATION_ID_PATTERN = COLUMN_RULES[0].pattern
 
 @dataclass
 class StagedCustoms:
-    """Outcome of staging: typed valid rows (all versions) and the quarantined rows."""
+    """Outcome of staging: typed rows that passed the row rules (all versions) and the quarantined rows.
 
-    staged: pl.DataFrame  # typed contract columns + date, current_version, is_duplicate, _source_file, _line
+    Conflicting duplicates are among the quarantined rows, and they also stay in ``staged``, flagged
+    ``is_conflicting``: taking them out there would copy every staged row once more, and
+    :func:`customs_items` filters the rows anyway.
+    """
+
+    # typed contract columns + date, current_version, is_duplicate, is_conflicting, _source_file, _line
+    staged: pl.DataFrame
     quarantined: pl.DataFrame  # original strings (cleaned) + _reason, _source_file, _line, date
 
 
 def stage(raw: pl.DataFrame) -> StagedCustoms:
-    """Apply the row rules, set conflicting duplicates aside, flag exact duplicates, find current versions.
+    """Apply the row rules, quarantine conflicting duplicates, flag exact duplicates, find current versions.
 
     ``raw`` holds landing rows as strings with ``date``, ``_source_file`` and ``_line``.
     """
@@ -53,10 +59,12 @@ def stage(raw: pl.DataFrame) -> StagedCustoms:
     # (is_first_distinct, not a window: a window function over the four-column key costs ~4x as much.)
     delivered_again = repeated.filter(~pl.struct(key).is_first_distinct())["_row"]
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
-    staged = good.with_columns(row.is_in(delivered_again.implode()).alias("is_duplicate"))
+    staged = good.with_columns(
+        row.is_in(delivered_again.implode()).alias("is_duplicate"),
+        row.is_in(conflicting["_row"].implode()).alias("is_conflicting"),
+    )
     conflict_rows = raw.clear()
     if conflicting.height:
-        staged = staged.filter(~row.is_in(conflicting["_row"].implode()))
         # Their landing text, found by file and line. The few candidate lines are picked first, so the
         # join hashes a few dozen (file, line) pairs rather than every landing row's.
         candidates = raw.filter(pl.col("_line").is_in(conflicting["_line"].implode()))
@@ -107,8 +115,12 @@ class ItemCounts:
 
 
 def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
-    """Current versions only: drop duplicates, superseded versions and cancelled declarations."""
-    unique = ~pl.col("is_duplicate")
+    """Current versions only: drop duplicates, superseded versions and cancelled declarations.
+
+    Conflicting duplicates (quarantined by :func:`stage`) are left out and not counted here.
+    """
+    valid = ~pl.col("is_conflicting")
+    unique = valid & ~pl.col("is_duplicate")
     current = unique & (pl.col("version") == pl.col("current_version"))
     # A declaration whose current version is cancelled contributes none of its items. They are few: a
     # membership test against them costs half an anti-join and a sixth of a window over every row. The
@@ -130,9 +142,11 @@ def customs_items(staged: pl.DataFrame) -> tuple[pl.DataFrame, ItemCounts]:
         .select("date", *CUSTOMS_ITEMS_SCHEMA)
         .cast(CUSTOMS_ITEMS_SCHEMA)
     )
-    unique_rows, current_rows = staged.select(unique.sum(), current.sum().alias("current")).row(0)
+    valid_rows, unique_rows, current_rows = staged.select(
+        valid.sum(), unique.sum().alias("unique"), current.sum().alias("current")
+    ).row(0)
     counts = ItemCounts(
-        duplicates=staged.height - unique_rows,
+        duplicates=valid_rows - unique_rows,
         superseded=unique_rows - current_rows,
         cancelled=current_rows - items.height,
         kept=items.height,
