@@ -233,10 +233,16 @@ class LandingRangeReader:
         runs = rows.select(pl.col("_source_file").rle()).unnest("_source_file")
         lengths, names = runs["len"], runs["value"]
         dates = names.replace_strict(partition_of, return_dtype=pl.String)
-        lineage = pl.select(
-            pl.int_ranges(2, pl.lit(lengths, dtype=pl.Int64) + 2, dtype=pl.Int64).explode().alias("_line"),
-            pl.lit(names.str.strip_prefix(root)).repeat_by(lengths).explode().alias("_source_file"),
-            pl.lit(dates).repeat_by(lengths).explode().alias("date"),
+        # Each row's run (file); its file name and day are gathered from the runs', which shares the
+        # strings where repeating them copied a file name into every row.
+        run = pl.select(pl.int_range(len(lengths), dtype=pl.UInt32).repeat_by(pl.lit(lengths)).explode()).to_series()
+        line = pl.select(pl.int_ranges(2, pl.lit(lengths, dtype=pl.Int64) + 2, dtype=pl.Int64).explode()).to_series()
+        lineage = pl.DataFrame(
+            [
+                line.alias("_line"),
+                names.str.strip_prefix(root).gather(run).alias("_source_file"),
+                dates.gather(run).alias("date"),
+            ]
         )
         # The scan returns each column in hundreds of chunks; only the contract's columns are made
         # contiguous (see read_batch), not the scan's path of every row, which the lineage replaces.
