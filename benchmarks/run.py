@@ -1,7 +1,7 @@
 """Benchmarks of the customs chain: Polars (the project's code) vs DuckDB, pandas and the I/O limit;
 single-run vs per-partition backfills; the daily run. See benchmarks/README.md.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--items N] [--json PATH]
+    .venv/bin/python benchmarks/run.py [--quick] [--items N] [--repeat N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def clear_outputs(work: Path) -> None:
     """Remove what an earlier run left in a kept folder: every engine's output, the marts and quarantine,
     the Dagster instances and the demo's data. Left there, pandas would add its files beside the old ones,
     and the Dagster runs would meet an instance and marts that a fresh run does not have."""
-    for name in (*ENGINES, "dagster_home", "demo_home", "demo_data"):
+    for name in (*ENGINES, "rounds", "dagster_home", "demo_home", "demo_data"):
         shutil.rmtree(work / name, ignore_errors=True)
     for zone in ("marts", "quarantine", "staging", "reports", "raw"):
         shutil.rmtree(work / "data" / zone, ignore_errors=True)
@@ -68,6 +68,39 @@ def clear_outputs(work: Path) -> None:
     # right after deleting its previous outputs, 14 % after a sync (benchmarks/README.md). The sync at
     # least settles the deletions before any clock starts; a fresh folder (the default) has none.
     os.sync()
+
+
+def engine_folders(work: Path, data: str, engine: str, round_no: int) -> tuple[str, str]:
+    """Where a run of ``engine`` reads its landing files and writes, always into folders no run wrote.
+
+    The project's code writes into its data lake: the first round into the benchmark's own (which the
+    comparison and the Dagster runs then use), later rounds into a lake of their own whose landing zone
+    is the same files (a symlink). The other engines write into a folder per engine and round. No round
+    overwrites or deletes an earlier one's files (see "writing a tree just deleted is slower" in
+    benchmarks/README.md).
+    """
+    if round_no == 0:
+        return data, data if engine == "polars" else str(work / engine)
+    folder = work / "rounds" / str(round_no) / engine
+    folder.mkdir(parents=True, exist_ok=True)
+    if engine != "polars":
+        return data, str(folder)
+    (folder / "landing").symlink_to(Path(data, "landing").resolve(), target_is_directory=True)
+    return str(folder), str(folder)
+
+
+def median_run(engine_runs: list[dict]) -> dict:
+    """One engine's figures over its rounds: the median of each timing, the highest peak."""
+    return {
+        **{key: statistics.median(r[key] for r in engine_runs) for key in ("seconds", "cpu_s", "process_s")},
+        "peak_mb": max(r["peak_mb"] for r in engine_runs),
+    }
+
+
+def paired_ratios(runs: dict[str, list[dict]], engine: str, baseline: str) -> list[float]:
+    """``engine``'s wall time over ``baseline``'s, round by round (empty unless both ran)."""
+    pairs = zip(runs.get(engine, []), runs.get(baseline, []), strict=False)
+    return [round(a["seconds"] / b["seconds"], 3) for a, b in pairs]
 
 
 def sample_keys(dates: list[str], count: int) -> list[str]:
@@ -106,8 +139,16 @@ def main(argv: list[str] | None = None) -> int:
         "--engines", default=",".join(ENGINES),
         help="comma-separated subset of the transform runs (e.g. polars,copy_limit for a 10M peak-memory run)",
     )
+    parser.add_argument(
+        "--repeat", type=int,
+        help="rounds of the transform runs, every engine once a round; each figure is the median of its "
+        "rounds (default 3, 1 with --quick)",
+    )
     args = parser.parse_args(argv)
     items = args.items or (200_000 if args.quick else 1_000_000)
+    rounds = args.repeat or (1 if args.quick else 3)
+    if rounds < 1:
+        parser.error("--repeat must be at least 1")
     backfill_partitions = 30 if args.quick else 365
     # Each per-partition run is a `dagster` CLI process (~12–20 s here): quick mode samples one to stay
     # within its time budget; the full run takes the median of three.
@@ -125,12 +166,15 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.perf_counter() - began:.1f} s)")
 
         engines = [e for e in ENGINES if e in args.engines.split(",")]
-        results: dict[str, dict] = {}
-        for engine in engines:
-            # The project's code writes into its data lake; the others into their own folders.
-            results[engine] = run_worker(engine, data, data if engine == "polars" else str(work / engine))
-            say(f"{engine}: {results[engine]['seconds']:.2f} s ({results[engine]['cpu_s']:.2f} s CPU), "
-                f"peak {results[engine]['peak_mb']:.0f} MB")
+        runs: dict[str, list[dict]] = {engine: [] for engine in engines}
+        for round_no in range(rounds):
+            for engine in engines:
+                landing_root, out_dir = engine_folders(work, data, engine, round_no)
+                run = run_worker(engine, landing_root, out_dir)
+                runs[engine].append(run)
+                say(f"{engine}{f' (round {round_no + 1}/{rounds})' if rounds > 1 else ''}: "
+                    f"{run['seconds']:.2f} s ({run['cpu_s']:.2f} s CPU), peak {run['peak_mb']:.0f} MB")
+        results = {engine: median_run(engine_runs) for engine, engine_runs in runs.items()}
         peers = [p for p in ("duckdb", "pandas") if p in results and "polars" in results]
         disagreements = {peer: differences(data, str(work / peer)) for peer in peers}
         for peer, problems in disagreements.items():
@@ -153,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             # the chain with its writes discarded.
             **{f"{e}_s": results[e]["seconds"] if e in results else None for e in INFORMATION_ENGINES},
             "outputs_agree": {peer: not problems for peer, problems in disagreements.items()},
+            "rounds": rounds,
+            # Every run's wall seconds, round by round: engine i of round r ran right after engine i-1 of
+            # round r, so the ratios of one round compare runs made under the same load.
+            "seconds_per_round": {e: [r["seconds"] for r in engine_runs] for e, engine_runs in runs.items()},
+            "polars_copy_limit_ratio_per_round": paired_ratios(runs, "polars", "copy_limit"),
             "machine": machine(),
         }
 
@@ -251,6 +300,10 @@ def print_table(figures: dict, extra: dict) -> None:
         ]
     if figures.get("demo_daily_chain_s") is not None:
         rows.append(("demo 2-year daily chain s", f"{figures['demo_daily_chain_s']:.0f}", "(< 180)"))
+    per_round = extra.get("polars_copy_limit_ratio_per_round") or []
+    if len(per_round) > 1:
+        rows.append((f"polars/limit by round ({len(per_round)})", ", ".join(f"{r:.2f}" for r in per_round),
+                     f"median of the rounds' times: {ratio('polars_s', 'copy_limit_s')}"))
     rows.append(("outputs agree", ", ".join(f"{k}: {v}" for k, v in extra["outputs_agree"].items()), ""))
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
