@@ -50,7 +50,7 @@ def run_worker(engine: str, landing_root: str, out_dir: str) -> dict:
         cwd=REPO, capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{engine} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{engine} failed (exit {done.returncode}):\n{done.stdout[-1000:]}{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_s"] = time.perf_counter() - began
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -39,7 +40,14 @@ def main(engine: str, landing_root: str, out_dir: str) -> None:
         module.run(landing_root, out_dir)
     seconds, cpu_s = time.perf_counter() - began, _cpu_seconds() - cpu_began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    print(json.dumps({"engine": engine, "seconds": seconds, "cpu_s": cpu_s, "peak_mb": peak_mb}))
+    print(json.dumps({"engine": engine, "seconds": seconds, "cpu_s": cpu_s, "peak_mb": peak_mb}), flush=True)
+    # The interpreter's teardown is not part of the work, and a native library's threads can abort the
+    # process there (one pandas run of 60 ended in "terminate called without an active exception"). The
+    # work's files are closed by now; the Dagster instance's temporary folder is removed here.
+    dispose = getattr(state, "dispose", None)
+    if dispose is not None:
+        dispose()
+    os._exit(0)
 
 
 def _cpu_seconds() -> float:
