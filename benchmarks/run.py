@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     items = args.items or (200_000 if args.quick else 1_000_000)
-    rounds = args.repeat or (1 if args.quick else 3)
+    rounds = args.repeat if args.repeat is not None else (1 if args.quick else 3)
     if rounds < 1:
         parser.error("--repeat must be at least 1")
     backfill_partitions = 30 if args.quick else 365
@@ -198,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             **{f"{e}_s": results[e]["seconds"] if e in results else None for e in INFORMATION_ENGINES},
             "outputs_agree": {peer: not problems for peer, problems in disagreements.items()},
             "rounds": rounds,
-            # Every run's wall seconds, round by round: engine i of round r ran right after engine i-1 of
-            # round r, so the ratios of one round compare runs made under the same load.
+            # Every run's wall seconds, round by round: the engines of one round ran within a minute or
+            # so of each other, so the ratios of one round compare runs made under about the same load.
             "seconds_per_round": {e: [r["seconds"] for r in engine_runs] for e, engine_runs in runs.items()},
             "polars_copy_limit_ratio_per_round": paired_ratios(runs, "polars", "copy_limit"),
             "machine": machine(),

@@ -44,10 +44,12 @@ def main(engine: str, landing_root: str, out_dir: str) -> None:
     # The interpreter's teardown is not part of the work, and a native library's threads can abort the
     # process there (one pandas run of 60 ended in "terminate called without an active exception"). The
     # work's files are closed by now; the Dagster instance's temporary folder is removed here.
-    dispose = getattr(state, "dispose", None)
-    if dispose is not None:
-        dispose()
-    os._exit(0)
+    try:
+        dispose = getattr(state, "dispose", None)
+        if dispose is not None:
+            dispose()
+    finally:
+        os._exit(0)
 
 
 def _cpu_seconds() -> float:

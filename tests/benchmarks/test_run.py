@@ -1,8 +1,9 @@
 """`benchmarks/run.py` end to end on a small landing set: its JSON keys, the rounds and their folders.
 
-The timings themselves are not tested (see benchmarks/README.md); what is tested is that every round of
-every engine ran in a fresh process, wrote into folders no other run wrote, and that the figures are the
-medians of the rounds.
+The timings themselves are not tested (see benchmarks/README.md); what is tested is that every engine
+ran once a round, each round wrote into folders of its own, the figures are the medians of the rounds
+(the peak their highest), and a rerun in a kept folder clears the rounds without touching the landing
+files they share.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import statistics
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from benchmarks import run
 from benchmarks.compare import read_output
@@ -55,9 +57,33 @@ def test_rounds_run_every_engine_into_fresh_folders_and_report_medians(tmp_path:
     assert first.height == second.height > items.height
 
 
-def test_a_kept_folder_starts_from_clean_rounds(tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    stale = work / "rounds" / "1" / "polars" / "marts"
-    stale.mkdir(parents=True)
+def test_a_kept_folder_starts_from_clean_rounds_and_keeps_the_landing_files(tmp_path: Path) -> None:
+    work, data = tmp_path / "work", tmp_path / "work" / "data"
+    landing_file = data / "landing" / "customs_declarations" / "date=2025-01-01" / "declarations.csv"
+    landing_file.parent.mkdir(parents=True)
+    landing_file.write_text("declaration_id\n")
+    lake, out = run.engine_folders(work, str(data), "polars", 1)
+    assert lake == out == str(work / "rounds" / "1" / "polars")
+    assert Path(lake, "landing", "customs_declarations", "date=2025-01-01", "declarations.csv").exists()
+    (Path(lake) / "marts").mkdir()
+
     run.clear_outputs(work)
     assert not (work / "rounds").exists()
+    assert landing_file.read_text() == "declaration_id\n"  # the symlink went, not what it points to
+
+
+def test_an_engines_figures_are_the_medians_of_its_rounds_and_its_highest_peak() -> None:
+    rounds = [
+        {"seconds": 1.0, "cpu_s": 9.0, "process_s": 3.0, "peak_mb": 100.0},
+        {"seconds": 5.0, "cpu_s": 2.0, "process_s": 4.0, "peak_mb": 300.0},
+        {"seconds": 2.0, "cpu_s": 1.0, "process_s": 8.0, "peak_mb": 200.0},
+    ]
+    assert run.median_run(rounds) == {"seconds": 2.0, "cpu_s": 2.0, "process_s": 4.0, "peak_mb": 300.0}
+    assert run.paired_ratios({"polars": rounds, "copy_limit": rounds[::-1]}, "polars", "copy_limit") == [0.5, 1.0, 2.0]
+    assert run.paired_ratios({"polars": rounds}, "polars", "copy_limit") == []
+
+
+def test_zero_rounds_are_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        run.main(["--repeat", "0", "--skip-dagster"])
+    assert "--repeat must be at least 1" in capsys.readouterr().err
