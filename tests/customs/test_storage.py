@@ -47,23 +47,20 @@ def test_fsspec_url_root_works_like_a_path(tmp_path):
 KILLED_WRITER = textwrap.dedent(
     """
     import pathlib, sys, polars as pl
-    from alatau_pipeline.core.storage import PartitionedParquetStore
+    from alatau_pipeline.core import storage
 
-    original = pl.collect_all
-
-    def write_half_then_hang(*args, **kwargs):
-        # Write the real Parquet files, keep only their first half on disk, then tell the parent and wait
-        # to die.
-        original(*args, **kwargs)
-        for file in pathlib.Path(sys.argv[1]).rglob(".*.inprogress"):
+    def write_half_then_hang(files):
+        # The temp files are written; keep only their first half on disk, as a writer killed part way
+        # through leaves them, then tell the parent and wait to die before anything is renamed.
+        for file in files:
             with open(file, "rb+") as handle:
                 size = handle.seek(0, 2)
                 handle.truncate(size // 2)
         print("WRITING", flush=True)
         sys.stdin.read()
 
-    pl.collect_all = write_half_then_hang
-    store = PartitionedParquetStore(sys.argv[1])
+    storage._flush_to_disk = write_half_then_hang
+    store = storage.PartitionedParquetStore(sys.argv[1])
     store.write_partition("marts", "m", "date", "2026-01-01", pl.DataFrame({"x": list(range(100_000))}))
     """
 )
@@ -267,3 +264,45 @@ def test_files_are_fsynced_one_by_one_where_syncfs_cannot_be_used(tmp_path, monk
     monkeypatch.setattr(storage, "_syncfs_reports_errors", lambda: False)  # not Linux, or before 5.8
     PartitionedParquetStore(tmp_path).write_partitions("marts", "m", "date", pl.DataFrame({"date": days}), days)
     assert len(synced) == 3
+
+
+def test_a_write_that_fails_before_its_renames_leaves_the_previous_versions_and_no_temp_files(tmp_path, monkeypatch):
+    from alatau_pipeline.core import storage
+
+    store = PartitionedParquetStore(tmp_path)
+    days = ["2026-01-01", "2026-01-02"]
+    store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [1, 2]}), days)
+
+    def disk_full(files: list[str]) -> None:
+        assert len(files) == 2 and all(os.path.getsize(file) for file in files)  # both temp files written
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage, "_flush_to_disk", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [10, 20]}), days)
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [f"marts/m/date={day}/part-0.parquet" for day in days]
+    assert sorted(store.read_partitions("marts", "m", "date", days)["x"].to_list()) == [1, 2]
+
+
+def test_a_rename_that_fails_leaves_each_partition_whole_and_no_temp_files(tmp_path, monkeypatch):
+    store = PartitionedParquetStore(tmp_path)
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [1, 2, 3]}), days)
+
+    real_replace = os.replace
+    renames: list[str] = []
+
+    def replace_until_the_second(source: str, target: str) -> None:
+        renames.append(target)
+        if len(renames) == 2:
+            raise PermissionError(13, "Permission denied", target)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_until_the_second)
+    with pytest.raises(PermissionError):
+        store.write_partitions("marts", "m", "date", pl.DataFrame({"date": days, "x": [10, 20, 30]}), days)
+    monkeypatch.undo()
+    # The first partition was replaced, the others keep their previous version; no temp file is left.
+    assert [store.read_partition("marts", "m", "date", day)["x"].to_list() for day in days] == [[10], [2], [3]]
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
