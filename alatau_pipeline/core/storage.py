@@ -147,6 +147,7 @@ class PartitionedParquetStore:
                 temps[final] = tmp = f"{directory}/.{uuid.uuid4().hex}{_TMP_SUFFIX}"
                 with open(tmp, "wb") as handle:
                     handle.write(buffer.getbuffer())
+                buffer.close()  # its bytes are in the temp file: free them now, not at the end of the group
             _flush_to_disk(list(temps.values()))
             for final, tmp in list(temps.items()):
                 os.replace(tmp, final)

@@ -46,7 +46,7 @@ def test_fsspec_url_root_works_like_a_path(tmp_path):
 
 KILLED_WRITER = textwrap.dedent(
     """
-    import pathlib, sys, polars as pl
+    import sys, polars as pl
     from alatau_pipeline.core import storage
 
     def write_half_then_hang(files):
@@ -220,7 +220,8 @@ MANY_PARTITIONS = textwrap.dedent(
     import resource, sys, polars as pl
     from alatau_pipeline.core.storage import PartitionedParquetStore
 
-    # Fewer file descriptors than partitions: one query holding every file open would run out of them.
+    # Fewer file descriptors than partitions: a write that kept each partition's file open until the
+    # whole range was written would run out of them.
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
     days = [f"2020-01-01+{i}" for i in range(600)]
     frame = pl.DataFrame({"date": days, "x": list(range(600))})
