@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,7 +71,7 @@ class GzipError(ValueError):
 
 
 def gunzip(data: bytes) -> bytes:
-    """Decompress gzip bytes of one or more members (like :func:`gzip.decompress`) with ISA-L.
+    """Decompress gzip bytes of one or more members, like :func:`gzip.decompress`, with ISA-L.
 
     ISA-L decompresses about three times faster than zlib: over a year of daily files, zlib's
     decompression inside Polars' CSV reader was a third of the reading's CPU. Raises :class:`GzipError`
@@ -90,7 +90,8 @@ def gunzip(data: bytes) -> bytes:
             raise GzipError(str(exc)) from exc
         if not decompressor.eof:
             raise GzipError("the compressed data ends before its end-of-stream marker")
-        data = decompressor.unused_data
+        # Like gzip.decompress, accept zero bytes padding the end (tape and block devices write them).
+        data = decompressor.unused_data.lstrip(b"\x00")
     return members[0] if len(members) == 1 else b"".join(members)
 
 
@@ -127,8 +128,17 @@ def parse_landing_csv(name: str, raw: bytes, required_columns: Sequence[str]) ->
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LandingFileError(name, f"cannot be parsed as CSV ({first_line})") from exc
-    if any(c != c.strip() for c in df.columns):
-        df = df.rename({c: c.strip() for c in df.columns})
+    if df.height != _record_count(raw):
+        # Polars read a quote that is never closed (in the header, say) as a field running to the end of
+        # the file: the records after it would vanish without an error.
+        where = f"on line {line}" if (line := _unclosed_quote_line(raw)) else "somewhere"
+        raise LandingFileError(name, f"cannot be parsed as CSV (a quote {where} is never closed)")
+    names = [c.strip() for c in df.columns]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise LandingFileError(name, f"header names column(s) more than once: {', '.join(twice)}")
+    if names != df.columns:
+        df = df.rename(dict(zip(df.columns, names, strict=True)))
     missing = [c for c in required_columns if c not in df.columns]
     if missing:
         raise LandingFileError(name, f"header lacks required column(s): {', '.join(missing)}")
@@ -184,30 +194,51 @@ def _header_of(data: bytes) -> list[str] | None:
         return None
     if not line.strip():
         return None
-    return next(csv.reader([line]))
+    try:
+        return next(csv.reader([line]))
+    except csv.Error:  # a carriage return inside the line, say: the careful path judges the file
+        return None
 
 
 def _record_count(data: bytes) -> int:
     """The number of CSV records after the header in a file's bytes: the rows Polars parses from it.
 
-    Records end at line feeds outside quotes. Polars only parses a file without an error when each of its
-    quote characters opens a field, closes one or is doubled inside one (a stray quote fails the scan and
-    sends the batch to the careful path); so the quotes alternate in and out of quoted fields, and the
-    line feeds inside quotes are those between the first and second quote, the third and fourth, and so
-    on. A blank line is a record to Polars too (a row of nulls), and a lone carriage return is a field's
-    content.
+    Records end at line feeds outside quotes. Polars parses a file without an error only when each of its
+    quote characters opens a field, closes one or is doubled inside one, or (in the header) opens a field
+    that is never closed; so the quotes alternate in and out of quoted fields, and the line feeds inside
+    quotes are those between the first and second quote, the third and fourth, and so on. A blank line
+    is a record to Polars too (a row of nulls), and a lone carriage return is a field's content. The one
+    difference, a quote never closed, gives fewer records than Polars' rows (which then swallow the rest
+    of the file silently): callers compare the two and reject the file.
     """
     # numpy counts a buffer's line feeds about twice as fast as bytes.count.
     line_feeds = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")))
+    for opening, closing in _quoted_stretches(data):
+        line_feeds -= data.count(b"\n", opening, len(data) if closing is None else closing)
+    unterminated_last = 0 if data.endswith(b"\n") else 1
+    return line_feeds + unterminated_last - 1
+
+
+def _quoted_stretches(data: bytes) -> Iterator[tuple[int, int | None]]:
+    """Offsets of the quote characters in pairs: the first with the second, the third with the fourth.
+
+    The last pair's closing offset is None when the count is odd. Found without copying ``data``.
+    """
     opening = data.find(b'"')
     while opening >= 0:
         closing = data.find(b'"', opening + 1)
+        yield opening, (closing if closing >= 0 else None)
         if closing < 0:
-            closing = len(data)
-        line_feeds -= data.count(b"\n", opening, closing)
+            return
         opening = data.find(b'"', closing + 1)
-    unterminated_last = 0 if data.endswith(b"\n") else 1
-    return line_feeds + unterminated_last - 1
+
+
+def _unclosed_quote_line(data: bytes) -> int | None:
+    """The line of a quote that is never closed, if any."""
+    for opening, closing in _quoted_stretches(data):
+        if closing is None:
+            return data.count(b"\n", 0, opening) + 1
+    return None
 
 
 def empty_landing_frame(required_columns: Sequence[str]) -> pl.DataFrame:
@@ -281,22 +312,28 @@ class LandingRangeReader:
         groups: dict[tuple[str, ...], list[str]] = {}
         for file in files:
             groups.setdefault(tuple(headers[file]), []).append(file)
+        # Every column is parsed, the extra ones too, as the careful path does: given only some columns,
+        # Polars reads the others leniently (a ragged line, a stray quote in an ignored column) and would
+        # accept a file the careful path rejects.
         scans = [
             pl.scan_csv([contents[file] for file in group], infer_schema=False, has_header=True, quote_char='"')
-            .rename({c: c.strip() for c in header if c != c.strip()})
-            .select(self.columns)
-            for header, group in groups.items()
+            for group in groups.values()
         ]
         try:
             # Collected before cleaning: the same expressions cost twice as much inside the scan.
-            frames = pl.collect_all(scans)
+            frames = [
+                frame.rename({c: c.strip() for c in header if c != c.strip()}).select(self.columns)
+                for header, frame in zip(groups, pl.collect_all(scans), strict=True)
+            ]
         except (pl.exceptions.PolarsError, OSError):
             return None  # a file Polars cannot read: the careful path finds it and names its fault
         del scans
         lengths = {file: _record_count(contents[file]) for file in files}
         del contents
-        if sum(lengths.values()) != sum(frame.height for frame in frames):
-            return None  # cannot happen for files Polars parsed (see _record_count); judged file by file then
+        for group, frame in zip(groups.values(), frames, strict=True):
+            if frame.height != sum(lengths[file] for file in group) or min(lengths[file] for file in group) < 0:
+                # Only a quote that is never closed does this (see _record_count): the careful path names it.
+                return None
         if len(frames) == 1:
             rows = frames[0].rechunk()
         else:

@@ -114,6 +114,7 @@ def test_record_count_is_the_number_of_rows_polars_parses(text, records):
 def test_gunzip_reads_every_member_and_names_each_fault():
     first, second = gzip.compress(b"id,amount,code\n1,2,3\n"), gzip.compress(b"4,5,6\n")
     assert gunzip(first + second) == b"id,amount,code\n1,2,3\n4,5,6\n"
+    assert gunzip(first + b"\x00" * 16) == b"id,amount,code\n1,2,3\n"  # zero padding, as gzip.decompress
     assert gunzip(b"") == b""
     faults = {
         first[:-3]: "ends before its end-of-stream marker",
@@ -152,3 +153,30 @@ def test_batch_scan_gives_each_row_its_file_across_multiline_values_and_gzip_mem
         ("6", "C", 4, f"{landing}2026-01-02/a.csv", "2026-01-02"),
         ("7", "D", 2, f"{landing}2026-01-03/a.csv.gz", "2026-01-03"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        # Polars would read these leniently if it parsed only the contract's columns, or swallow rows.
+        ("id,amount,code,note\n1,2,3,4,5\n", "cannot be parsed as CSV"),  # a ragged line
+        ('id,amount,code,note\n1,2,3,x"y\n4,5,6,z\n7,8,9,x"y\n', "cannot be parsed as CSV"),  # stray quotes
+        ('id,amount,code,"note\n1,2,3,4\n', "cannot be parsed as CSV (a quote on line 1 is never closed)"),
+        ("id,amount,code, code\n1,2,3,4\n", "header names column(s) more than once: code"),
+        ("id,amount,code,no\rte\n1,2,3,4\n", [("1", "2", "3")]),  # readable, by the careful path
+    ],
+)
+def test_files_the_batch_scan_leaves_to_the_careful_path(tmp_path, text, outcome):
+    _write(tmp_path, "2026-01-01", "a.csv", "id,amount,code\n0,0,A\n")
+    _write(tmp_path, "2026-01-02", "odd.csv", text)
+    reader = LandingRangeReader(PartitionedParquetStore(tmp_path), SOURCE, COLUMNS, log=lambda _: None)
+    batch = ["2026-01-01", "2026-01-02"]
+
+    assert reader._scan_batch(batch) is None
+    rows, readable = reader.read_batch(batch)
+    if isinstance(outcome, str):
+        assert readable == ["2026-01-01"]
+        assert f"date=2026-01-02/odd.csv: {outcome}" in reader.failures["2026-01-02"]
+    else:
+        assert readable == batch
+        assert rows.filter(pl.col("date") == "2026-01-02").select(COLUMNS).rows() == outcome
