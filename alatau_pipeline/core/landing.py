@@ -1,10 +1,11 @@
 """Reading landing-zone files: ``landing/<source>/date=YYYY-MM-DD/*.csv[.gz]`` (contracts 3.1, 3.2).
 
-File-level faults (not gzip, not UTF-8, not CSV, a required column missing from the header) raise
-:class:`LandingFileError`, naming the file and the fault: the caller fails that partition and writes
-nothing of it. Row-level faults are not judged here; every value is returned as the file's text (blanks
-and surrounding whitespace included: :func:`alatau_pipeline.core.rules.apply_rules` cleans them), with the
-lineage columns ``_source_file`` and ``_line`` (1-based line of the record in its file).
+File-level faults (not gzip, not UTF-8, not CSV, a quote never closed, a required column missing from the
+header or a column named twice) raise :class:`LandingFileError`, naming the file and the fault: the caller
+fails that partition and writes nothing of it. Row-level faults are not judged here; every value is
+returned as the file's text (blanks and surrounding whitespace included:
+:func:`alatau_pipeline.core.rules.apply_rules` cleans them), with the lineage columns ``_source_file`` and
+``_line`` (1-based line of the record in its file).
 """
 
 from __future__ import annotations
