@@ -74,9 +74,10 @@ class GzipError(ValueError):
 def gunzip(data: bytes) -> bytes:
     """Decompress gzip bytes of one or more members, like :func:`gzip.decompress`, with ISA-L.
 
-    ISA-L decompresses about three times faster than zlib: over a year of daily files, zlib's
-    decompression inside Polars' CSV reader was a third of the reading's CPU. Raises :class:`GzipError`
-    naming the fault (not gzip, truncated, corrupt).
+    ISA-L decompresses about three times faster than Python's zlib, and small files faster than Polars'
+    CSV reader does (whose decompression, with a fixed cost per file, was a third of the CPU of reading a
+    year of daily files; see benchmarks/README.md, fix 40). Raises :class:`GzipError` naming the fault
+    (not gzip, truncated, corrupt).
     """
     from isal import igzip_lib
 
@@ -289,11 +290,12 @@ class LandingRangeReader:
     def _scan_batch(self, batch: Sequence[str]) -> pl.DataFrame | None:
         """The batch's rows through one multi-source scan, or None when the careful path must judge it.
 
-        Each file is read whole here and a gzip file decompressed with ISA-L, about three times faster
-        than the zlib inside Polars' CSV reader (which took a third of a year's reading CPU); Polars then
-        parses all of a batch's bytes in one scan. The lineage needs each file's row count, which an
-        in-memory scan does not report: :func:`_record_count` counts the file's records, which equals the
-        rows Polars parses from it whenever Polars parses it without an error (checked again in total).
+        Each file is read whole here and a gzip file decompressed with ISA-L (:func:`gunzip`, cheaper
+        than the decompression inside Polars' CSV reader for daily files); Polars then parses all of a
+        batch's bytes in one scan. The lineage needs each file's row count, which an in-memory scan does
+        not report: :func:`_record_count` counts the file's records, which equal the rows Polars parses
+        from it but for a quote never closed (the counts are checked per header group; a mismatch sends
+        the batch to the careful path, which names that quote).
         """
         partition_of = {file: key for key in batch for file in landing_files(self.store, self.source, key)}
         files = list(partition_of)
