@@ -338,7 +338,7 @@ class LandingRangeReader:
                 # Only a quote that is never closed does this (see _record_count): the careful path names it.
                 return None
         if len(frames) == 1:
-            rows = frames[0].rechunk()
+            rows = frames[0]
         else:
             # Each file's rows, sliced out of its group's frame (no copy), in the files' order.
             pieces: dict[str, pl.DataFrame] = {}
@@ -347,7 +347,7 @@ class LandingRangeReader:
                 for file in group:
                     pieces[file] = frame.slice(offset, lengths[file])
                     offset += lengths[file]
-            rows = pl.concat([pieces[file] for file in files], how="vertical", rechunk=True)
+            rows = pl.concat([pieces[file] for file in files], how="vertical", rechunk=False)
         del frames
         root = self.store.path() + "/"
         self.files_read += len(files)
@@ -362,7 +362,7 @@ class LandingRangeReader:
         line = pl.select(pl.int_ranges(2, pl.lit(counts) + 2, dtype=pl.Int64).explode()).to_series()
         names = pl.Series([file[len(root) :] for file in files], dtype=pl.String)
         dates = pl.Series([partition_of[file] for file in files], dtype=pl.String)
-        # Only the contract's columns are made contiguous (see read_batch): the lineage is built whole.
+        # read_batch makes the contract's columns contiguous; the lineage columns are built whole.
         return pl.concat(
             [
                 line.alias("_line").to_frame(),
